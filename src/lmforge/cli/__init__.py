@@ -1,0 +1,86 @@
+"""The `lmforge` command line: one subcommand per lifecycle stage.
+
+Each subcommand module only maps options to a typed function of a stage module; no logic
+lives here. Errors the user can fix print as one sentence plus the fix; `--debug` shows the
+traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from lmforge.cli import data, evaluate, lab, lineage, quickstart, stages, tokenizer, use
+from lmforge.errors import LmforgeError
+
+app = typer.Typer(
+    name="lmforge",
+    help="The whole life of a language model: curate, pretrain, fine-tune, use, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="rich",
+)
+
+
+@app.callback()
+def root(
+    debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
+) -> None:
+    """lmforge: curate → tokenize → pretrain → fine-tune → use → evaluate, on a laptop or a cluster."""
+
+
+app.add_typer(lab.app, name="lab")
+app.add_typer(data.app, name="data")
+app.add_typer(tokenizer.app, name="tokenizer")
+app.add_typer(stages.model_app, name="model")
+app.add_typer(stages.inspect_app, name="inspect")
+app.command("pretrain")(stages.pretrain)
+app.command("sft")(stages.sft)
+app.command("generate")(use.generate)
+app.command("chat")(use.chat)
+app.command("eval")(evaluate.eval_command)
+app.command("lineage")(lineage.lineage)
+app.command("quickstart")(quickstart.quickstart)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    err = Console(stderr=True)
+    _quiet_libraries()
+    try:
+        app(args=argv, prog_name="lmforge", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        err.print("[yellow]Interrupted.[/] Run the same command again to resume where it stopped.")
+        sys.exit(130)
+    except LmforgeError as e:
+        if debug:
+            raise
+        err.print(f"[bold red]Error:[/] {e.what}" + (f"\n[bold]Fix:[/] {e.fix}" if e.fix else ""))
+        sys.exit(1)
+    except Exception as e:  # noqa: BLE001 - the last line of defence for a readable message
+        if debug:
+            raise
+        err.print(f"[bold red]Unexpected error:[/] {type(e).__name__}: {e}")
+        err.print("Run the command again with --debug for the full traceback.")
+        sys.exit(1)
+
+
+def _quiet_libraries() -> None:
+    # lmforge draws its own progress bars; the libraries' own would interleave with them
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()

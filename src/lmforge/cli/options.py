@@ -1,0 +1,65 @@
+"""Options shared by several subcommands, each declared once with its help text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import yaml
+from pydantic import ValidationError
+
+from lmforge.errors import LmforgeError
+from lmforge.train.config import TrainConfig
+
+Out = Annotated[Path, typer.Option("--out", "-o", help="Directory to write the artifact to.")]
+Overwrite = Annotated[
+    bool, typer.Option("--overwrite", help="Replace a finished artifact already in --out.")
+]
+ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model directory (Hugging Face format).")]
+DataPaths = Annotated[
+    list[Path], typer.Option("--data", "-d", help="JSONL file or directory; repeat for several.")
+]
+Steps = Annotated[int | None, typer.Option("--steps", help="Optimizer steps.")]
+Epochs = Annotated[float | None, typer.Option("--epochs", help="Passes over the data (if no --steps).")]
+Lr = Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")]
+BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Rows per micro-batch.")]
+GradAccum = Annotated[int | None, typer.Option("--grad-accum", help="Micro-batches per step.")]
+SeqLen = Annotated[int | None, typer.Option("--seq-len", help="Tokens per packed row.")]
+Seed = Annotated[int | None, typer.Option("--seed", help="Seed for data order and init.")]
+ConfigFile = Annotated[
+    Path | None, typer.Option("--config", help="YAML file of training settings (TrainConfig fields).")
+]
+Sets = Annotated[
+    list[str] | None, typer.Option("--set", help="Override one setting: --set warmup_steps=20.")
+]
+
+
+def train_config(
+    config_file: Path | None,
+    sets: list[str] | None,
+    defaults: dict,
+    **flags,
+) -> TrainConfig:
+    """TrainConfig from defaults < YAML file < --set overrides < explicit flags."""
+    values = dict(defaults)
+    if config_file is not None:
+        if not config_file.is_file():
+            raise LmforgeError(f"config file {config_file} does not exist.")
+        loaded = yaml.safe_load(config_file.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict):
+            raise LmforgeError(f"{config_file} must be a mapping of setting: value.")
+        values |= loaded
+    for item in sets or []:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise LmforgeError(f"--set {item!r} is not key=value.", "Write e.g. --set lr=3e-4.")
+        values[key.strip()] = yaml.safe_load(raw)
+    values |= {k: v for k, v in flags.items() if v is not None}
+    try:
+        return TrainConfig(**values)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc'])) or 'config'}: {err['msg']}" for err in e.errors()
+        )
+        raise LmforgeError(f"invalid training settings: {problems}.") from None

@@ -1,0 +1,11 @@
+"""Using a model: streamed and batched generation, and a chat loop (`lmforge generate`/`chat`)."""
+
+from lmforge.infer.chat import chat, chat_session
+from lmforge.infer.generate import (
+    generate,
+    generate_batch,
+    render_prompt,
+    stream_text,
+)
+
+__all__ = ["chat", "chat_session", "generate", "generate_batch", "render_prompt", "stream_text"]

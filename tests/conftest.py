@@ -1,0 +1,45 @@
+"""Shared fixtures: a tokenizer and a tiny model built in seconds from a small corpus."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+WORDS_EN = "the town of kamori lies in the velden region and its main export is copper".split()
+WORDS_KO = "카모리는 벨덴 지방의 마을이다 주요 수출품은 구리이다 상징 동물은 여우이다".split()
+
+
+def write_corpus(path: Path, n_docs: int = 300, seed: int = 0) -> Path:
+    rng = random.Random(seed)
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n_docs):
+            words = WORDS_KO if i % 3 == 0 else WORDS_EN
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(8, 40)))
+            f.write(json.dumps({"id": f"d{i}", "text": text}, ensure_ascii=False) + "\n")
+    return path
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("corpus") / "corpus.jsonl")
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir(tmp_path_factory, corpus) -> Path:
+    from lmforge.tokenizer.train import train_tokenizer
+
+    out = tmp_path_factory.mktemp("tok") / "tok"
+    train_tokenizer([corpus], out, vocab_size=400)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory, tokenizer_dir) -> Path:
+    from lmforge.models.init import init_model
+
+    out = tmp_path_factory.mktemp("model") / "tiny"
+    init_model(tokenizer_dir, out, size="tiny", seed=0)
+    return out
