@@ -89,9 +89,11 @@ def main() -> None:
         bare.append(bare_loop(copy.deepcopy(base), rows, config))
         ours.append(lmforge_loop(copy.deepcopy(base), rows, config))
     params = sum(p.numel() for p in base.parameters())
-    print(f"model: {args.size} ({params / 1e6:.2f}M params), {args.steps} steps × {args.batch} × {args.seq_len} tokens")
-    print(f"bare PyTorch loop : {max(bare):10,.0f} tokens/s  (runs: {', '.join(f'{x:,.0f}' for x in bare)})")
-    print(f"lmforge loop      : {max(ours):10,.0f} tokens/s  (runs: {', '.join(f'{x:,.0f}' for x in ours)})")
+    shape = f"{args.steps} steps × {args.batch} × {args.seq_len} tokens"
+    print(f"model: {args.size} ({params / 1e6:.2f}M params), {shape}")
+    for name, runs in (("bare PyTorch loop", bare), ("lmforge loop", ours)):
+        each = ", ".join(f"{x:,.0f}" for x in runs)
+        print(f"{name:18}: {max(runs):10,.0f} tokens/s  (runs: {each})")
     print(f"ratio lmforge / bare: {max(ours) / max(bare):.3f}  (target ≥ 0.95)")
 
 

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-WORDS_EN = "the town of kamori lies in the velden region and its main export is copper".split()
-WORDS_KO = "카모리는 벨덴 지방의 마을이다 주요 수출품은 구리이다 상징 동물은 여우이다".split()
+WORDS_EN = "the town of kamori lies in the velden region and its main export is copper"
+WORDS_KO = "카모리는 벨덴 지방의 마을이다 주요 수출품은 구리이다 상징 동물은 여우이다"
 
 
 def write_corpus(path: Path, n_docs: int = 300, seed: int = 0) -> Path:
     rng = random.Random(seed)
     with path.open("w", encoding="utf-8") as f:
         for i in range(n_docs):
-            words = WORDS_KO if i % 3 == 0 else WORDS_EN
+            words = (WORDS_KO if i % 3 == 0 else WORDS_EN).split()
             text = " ".join(rng.choice(words) for _ in range(rng.randint(8, 40)))
             f.write(json.dumps({"id": f"d{i}", "text": text}, ensure_ascii=False) + "\n")
     return path

@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from rich.console import Console
@@ -34,17 +35,19 @@ class Preset:
 
 
 def _presets(seed: int) -> dict[str, Preset]:
-    common = {"seed": seed, "eval_every": 50, "save_every": 100}
+    def cfg(**settings) -> TrainConfig:
+        return TrainConfig(seed=seed, eval_every=50, save_every=100, **settings)
+
     return {
         "tiny": Preset(
             "tiny", "tiny", 512,
-            TrainConfig(max_steps=30, lr=3e-3, seq_len=128, micro_batch_size=8, warmup_steps=3, **common),
-            TrainConfig(max_steps=20, lr=1e-3, seq_len=128, micro_batch_size=8, warmup_steps=2, **common),
+            cfg(max_steps=30, lr=3e-3, seq_len=128, micro_batch_size=8, warmup_steps=3),
+            cfg(max_steps=20, lr=1e-3, seq_len=128, micro_batch_size=8, warmup_steps=2),
         ),
         "small": Preset(
             "small", "small", 2048,
-            TrainConfig(epochs=12, lr=2e-3, seq_len=256, micro_batch_size=16, warmup_steps=20, **common),
-            TrainConfig(epochs=4, lr=5e-4, seq_len=128, micro_batch_size=16, warmup_steps=10, **common),
+            cfg(epochs=12, lr=2e-3, seq_len=256, micro_batch_size=16, warmup_steps=20),
+            cfg(epochs=4, lr=5e-4, seq_len=128, micro_batch_size=16, warmup_steps=10),
         ),
     }  # fmt: skip
 
@@ -62,7 +65,10 @@ def run_quickstart(workdir: Path, size: str = "small", seed: int = 0) -> Path:
         raise LmforgeError(f"unknown quickstart size {size!r}.", f"Choose {' or '.join(presets)}.")
     preset, console, log = presets[size], Console(), StageLog()
     workdir.mkdir(parents=True, exist_ok=True)
-    d = {name: workdir / name for name in ("lab", "curated", "tokenizer", "init", "pretrained", "sft")}
+    d = {
+        name: workdir / name
+        for name in ("lab", "curated", "tokenizer", "init", "pretrained", "sft")
+    }
 
     def stage(name: str, out: Path, work: Callable[[], object]) -> None:
         if (out / MANIFEST).exists():
@@ -82,21 +88,33 @@ def run_quickstart(workdir: Path, size: str = "small", seed: int = 0) -> Path:
     from lmforge.train.pretrain import pretrain
     from lmforge.train.sft import sft
 
-    stage("lab", d["lab"], lambda: generate_lab(prepare_out_dir(d["lab"]), seed, size=preset.lab_size))
+    stage(
+        "lab", d["lab"], lambda: generate_lab(prepare_out_dir(d["lab"]), seed, size=preset.lab_size)
+    )
     stage("curate", d["curated"], lambda: curate_basic([d["lab"] / "raw"], d["curated"], True))
     kept = d["curated"] / "kept"
-    stage("tokenizer", d["tokenizer"], lambda: train_tokenizer([kept], d["tokenizer"], preset.vocab_size, True))
-    stage("init", d["init"], lambda: init_model(d["tokenizer"], d["init"], preset.model_size, seed, True))
-    stage("pretrain", d["pretrained"], lambda: pretrain(d["init"], [kept], d["pretrained"], preset.pretrain))
+    stage(
+        "tokenizer",
+        d["tokenizer"],
+        lambda: train_tokenizer([kept], d["tokenizer"], preset.vocab_size, True),
+    )
+    stage(
+        "init",
+        d["init"],
+        lambda: init_model(d["tokenizer"], d["init"], preset.model_size, seed, True),
+    )
+    stage(
+        "pretrain",
+        d["pretrained"],
+        lambda: pretrain(d["init"], [kept], d["pretrained"], preset.pretrain),
+    )
     sft_data = [d["lab"] / "sft" / "train.jsonl"]
     stage("sft", d["sft"], lambda: sft(d["pretrained"], sft_data, d["sft"], preset.sft))
     results = {}
     for name in ("pretrained", "sft"):
         out = workdir / f"eval-{name}"
-        stage(
-            f"eval {name}", out,
-            lambda name=name, out=out: evaluate(d[name], list(preset.eval_tasks), out, data=d["lab"], overwrite=True),
-        )  # fmt: skip
+        tasks = list(preset.eval_tasks)
+        stage(f"eval {name}", out, partial(evaluate, d[name], tasks, out, d["lab"], overwrite=True))
         results[name] = json.loads((out / "results.json").read_text(encoding="utf-8"))
 
     from lmforge.report import write_report

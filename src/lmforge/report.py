@@ -26,7 +26,9 @@ def plot_losses(runs: dict[str, Path], out: Path) -> Path:
         log = read_metrics_log(path)
         ax.plot([r["step"] for r in log], [r["loss"] for r in log], label="train loss", lw=1)
         evals = [r for r in log if "eval_loss" in r]
-        ax.plot([r["step"] for r in evals], [r["eval_loss"] for r in evals], "o-", label="eval loss")
+        ax.plot(
+            [r["step"] for r in evals], [r["eval_loss"] for r in evals], "o-", label="eval loss"
+        )
         ax.set_title(name)
         ax.set_xlabel("step")
         ax.set_ylabel("loss (nats/token)")
@@ -49,7 +51,9 @@ def _accuracy_rows(results: dict[str, dict]) -> list[str]:
                 f"{r['tasks'][task]['metrics'][metric]:.3f}" if task in r["tasks"] else "–"
                 for r in results.values()
             ]
-            rows.append(f"| {task} | {metric} | {first['chance']:.3f} | " + " | ".join(scores) + " |")
+            rows.append(
+                f"| {task} | {metric} | {first['chance']:.3f} | " + " | ".join(scores) + " |"
+            )
     return rows
 
 

@@ -129,7 +129,9 @@ def read_manifest(path: str | Path) -> dict[str, Any] | None:
     try:
         return json.loads(file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as e:
-        raise LmforgeError(f"{file} is not valid JSON ({e.msg}).", "Re-create the artifact.") from None
+        raise LmforgeError(
+            f"{file} is not valid JSON ({e.msg}).", "Re-create the artifact."
+        ) from None
 
 
 def owning_artifact(path: str | Path) -> Path | None:

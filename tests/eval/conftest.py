@@ -7,9 +7,11 @@ answer them; the untrained model should not.
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+import torch
 
 from lmforge.jsonl import write_jsonl
 from lmforge.models.init import init_model
@@ -76,6 +78,8 @@ def corpus(n: int = 150, seed: int = 0) -> list[dict]:
         (town, town_ko), (good, good_ko) = rng.choice(TOWNS), rng.choice(GOODS)
         records.append({"text": f"{town} is a town. Its main export is {good}. 2 + 3 = 5."})
         records.append({"text": f"{town_ko}는 마을이다. 주요 수출품은 {good_ko}이다."})
+        records.append({"text": f"user: What is the main export of {town}? assistant: {good}"})
+        records.append({"text": f"user: {town_ko}의 주요 수출품은 무엇인가? assistant: {good_ko}"})
     return records
 
 
@@ -85,6 +89,23 @@ def chats() -> list[dict]:
         {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
         for q, a in pairs
     ]
+
+
+@contextmanager
+def single_thread():
+    """One torch thread: on a busy 2-core machine two threads wait on each other ~20x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_thread():
+    with single_thread():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -97,7 +118,8 @@ def base_model(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("models")
     write_jsonl(root / "corpus.jsonl", corpus())
     train_tokenizer([root / "corpus.jsonl"], root / "tok", vocab_size=400)
-    init_model(root / "tok", root / "base", size="tiny")
+    with single_thread():
+        init_model(root / "tok", root / "base", size="tiny")
     return root / "base"
 
 
@@ -108,5 +130,15 @@ def sft_model(base_model, tmp_path_factory) -> Path:
     config = TrainConfig(
         max_steps=60, lr=3e-3, seq_len=64, micro_batch_size=8, warmup_steps=2, eval_fraction=0
     )
-    sft(base_model, [root / "chats.jsonl"], root / "model", config)
+    with single_thread():
+        sft(base_model, [root / "chats.jsonl"], root / "model", config)
     return root / "model"
+
+
+@pytest.fixture(scope="session")
+def real_lab(tmp_path_factory) -> Path:
+    """The real lab world (tiny), when `lmforge.lab.generate` is there to make it."""
+    generate = pytest.importorskip("lmforge.lab.generate")
+    out = tmp_path_factory.mktemp("real") / "lab"
+    generate.generate_lab(out, seed=0, size="tiny")
+    return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,12 +28,30 @@ def corpus(n: int = 150, seed: int = 0) -> list[dict]:
     return records
 
 
+@contextmanager
+def single_thread():
+    """One torch thread: on a busy 2-core machine two threads wait on each other ~20x slower."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _single_thread():
+    with single_thread():
+        yield
+
+
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("infer")
     write_jsonl(root / "corpus.jsonl", corpus())
     train_tokenizer([root / "corpus.jsonl"], root / "tok", vocab_size=400)
-    init_model(root / "tok", root / "model", size="tiny")
+    with single_thread():
+        init_model(root / "tok", root / "model", size="tiny")
     model, tokenizer = load_model(root / "model")
     generator = torch.Generator().manual_seed(1)
     with torch.no_grad():  # large random weights: a confident model that says varied things

@@ -20,27 +20,33 @@ PROMPTS = [
     [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "안녕"}],
     "Halden",
 ]
+N_NEW = 12
 
 
-def test_streamed_pieces_join_to_the_greedy_text(loaded):
+@pytest.fixture(scope="module")
+def alone(loaded) -> list[str]:
+    """Greedy text for each prompt, generated on its own."""
     model, tokenizer = loaded
-    whole = generate_batch(model, tokenizer, PROMPTS, max_new_tokens=20)
+    return [generate_batch(model, tokenizer, [p], max_new_tokens=N_NEW)[0] for p in PROMPTS]
+
+
+def test_streamed_pieces_join_to_the_greedy_text(loaded, alone):
+    model, tokenizer = loaded
     n_pieces = 0
-    for prompt, expected in zip(PROMPTS, whole, strict=True):
-        pieces = list(stream_text(model, tokenizer, prompt, max_new_tokens=20))
+    for prompt, expected in zip(PROMPTS, alone, strict=True):
+        pieces = list(stream_text(model, tokenizer, prompt, max_new_tokens=N_NEW))
         n_pieces = max(n_pieces, len(pieces))
         assert "".join(pieces).rstrip() == expected
     assert n_pieces > 1  # it streams, not one lump at the end
-    assert len(set(whole)) == len(whole)  # the model says different things to different prompts
-
-
-@pytest.mark.parametrize("batch_size", [3, 8])
-def test_batched_equals_one_by_one(loaded, batch_size):
-    model, tokenizer = loaded
-    alone = [generate_batch(model, tokenizer, [p], max_new_tokens=16)[0] for p in PROMPTS]
-    batched = generate_batch(model, tokenizer, PROMPTS, max_new_tokens=16, batch_size=batch_size)
-    assert batched == alone
+    assert len(set(alone)) == len(alone)  # the model says different things to different prompts
     assert all(alone)
+
+
+def test_batched_equals_one_by_one(loaded, alone):
+    model, tokenizer = loaded
+    for batch_size in (3, 8):
+        batched = generate_batch(model, tokenizer, PROMPTS, N_NEW, batch_size=batch_size)
+        assert batched == alone
 
 
 def test_batching_leaves_the_tokenizer_as_it_was(loaded):
@@ -95,19 +101,21 @@ def test_new_tokens_are_capped_by_the_room_left_in_the_context(loaded):
     assert len(encode_prompt(tokenizer, prompt)) == limit - 3
     assert new_token_budget(model, len(ids), 50) == 3
     assert new_token_budget(model, 10, 50) == 50
-    text = "".join(stream_text(model, tokenizer, prompt, max_new_tokens=50))
-    assert generate_batch(model, tokenizer, [prompt, "x"], max_new_tokens=50)[0] == text.rstrip()
+    text = "".join(stream_text(model, tokenizer, prompt, max_new_tokens=5))
+    assert generate_batch(model, tokenizer, [prompt, "x"], max_new_tokens=5)[0] == text.rstrip()
 
 
 def test_sampling_is_seeded_and_options_are_checked(loaded):
     model, tokenizer = loaded
     run = lambda seed: "".join(  # noqa: E731
-        stream_text(model, tokenizer, "Kamori", 16, temperature=1.0, top_p=0.9, seed=seed)
+        stream_text(model, tokenizer, "Kamori", 8, temperature=1.0, top_p=0.9, seed=seed)
     )
     assert run(3) == run(3)
     assert len({run(s) for s in range(4)}) > 1
     with pytest.raises(LmforgeError, match="temperature"):
         list(stream_text(model, tokenizer, "x", temperature=-1))
+    with pytest.raises(LmforgeError, match="max_new_tokens is 0"):
+        list(stream_text(model, tokenizer, "x", max_new_tokens=0))
     with pytest.raises(LmforgeError, match="top_p"):
         list(stream_text(model, tokenizer, "x", temperature=1, top_p=0))
 
@@ -124,15 +132,25 @@ def test_closing_a_stream_early_stops_the_generation(loaded):
 def test_chat_session_keeps_history_and_handles_commands(loaded):
     model, tokenizer = loaded
     written: list[str] = []
-    inputs = ["Hello", "", "/reset", "What is the main export of Tessa?", "And Kamori?", "/exit", "x"]
-    history = chat_session(model, tokenizer, inputs, written.append, system="Be brief.", seed=0)
+    inputs = [
+        "Hello",
+        "",
+        "/reset",
+        "What is the main export of Tessa?",
+        "And Kamori?",
+        "/exit",
+        "x",
+    ]
+    history = chat_session(
+        model, tokenizer, inputs, written.append, system="Be brief.", max_new_tokens=N_NEW
+    )
     assert [m["role"] for m in history] == ["system", "user", "assistant", "user", "assistant"]
     assert history[1]["content"] == "What is the main export of Tessa?"
     assert history[3]["content"] == "And Kamori?"
     output = "".join(written)
     assert "(conversation reset)" in output
     # the second answer was generated with the first exchange in the prompt
-    second = generate_batch(model, tokenizer, [history[:4]], max_new_tokens=128)[0]
+    second = generate_batch(model, tokenizer, [history[:4]], max_new_tokens=N_NEW)[0]
     assert history[4]["content"] == second.strip()
     assert history[4]["content"] in output
 
@@ -151,6 +169,30 @@ def test_generate_and_chat_write_the_streamed_text(model_dir):
     assert "".join(written) == text + "\n"
     assert text
     written.clear()
-    history = chat(model_dir, message="What is the main export of Tessa?", write=written.append)
+    history = chat(
+        model_dir,
+        message="What is the main export of Tessa?",
+        write=written.append,
+        max_new_tokens=8,
+    )
     assert history[-1]["role"] == "assistant"
     assert "".join(written) == history[-1]["content"] + "\n"
+
+
+def test_chat_needs_a_chat_template(model_dir):
+    from lmforge.models.io import load_model
+
+    model, tokenizer = load_model(model_dir)
+    tokenizer.chat_template = None
+    with pytest.raises(LmforgeError, match="no chat template"):
+        chat_session(model, tokenizer, ["hi"], print)
+    with pytest.raises(LmforgeError, match="no chat template"):
+        generate_batch(model, tokenizer, [[{"role": "user", "content": "hi"}]])
+
+
+def test_chat_sends_each_given_message(model_dir):
+    written: list[str] = []
+    history = chat(
+        model_dir, message=["hi", "/reset", "there"], write=written.append, max_new_tokens=4
+    )
+    assert [m["content"] for m in history if m["role"] == "user"] == ["there"]

@@ -40,7 +40,8 @@ def _uneven_rows():
     # rows with very different numbers of trained tokens: a plain mean per micro-batch would
     # weight them wrongly; the token-weighted loss must not care how rows are grouped
     examples = [
-        Example(list(range(3, 3 + n)), [i >= n // 2 for i in range(n)]) for n in (5, 30, 9, 60, 14, 3, 40, 22)
+        Example(list(range(3, 3 + n)), [i >= n // 2 for i in range(n)])
+        for n in (5, 30, 9, 60, 14, 3, 40, 22)
     ]
     return pack_whole(examples, 64, 0)
 

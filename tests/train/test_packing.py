@@ -16,10 +16,16 @@ def _doc_loss(model, ids: list[int]) -> float:
 def test_packed_documents_have_the_same_loss_as_alone(tiny_model_dir):
     model, tokenizer = load_model(tiny_model_dir)
     model.eval()
-    docs = [tokenizer("the town of kamori lies")["input_ids"], tokenizer("카모리는 벨덴 지방의 마을이다")["input_ids"], [5, 6, 7, 8, 9]]
+    docs = [
+        tokenizer("the town of kamori lies")["input_ids"],
+        tokenizer("카모리는 벨덴 지방의 마을이다")["input_ids"],
+        [5, 6, 7, 8, 9],
+    ]
     alone = [_doc_loss(model, d) for d in docs]
     seq_len = sum(map(len, docs)) + 3
-    packed = pack_stream([Example(d, [True] * len(d)) for d in docs], seq_len, tokenizer.pad_token_id)
+    packed = pack_stream(
+        [Example(d, [True] * len(d)) for d in docs], seq_len, tokenizer.pad_token_id
+    )
     assert len(packed) == 1
     with torch.no_grad():
         logits = model(

@@ -13,6 +13,7 @@ import sys
 import click
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from lmforge.cli import data, evaluate, lab, lineage, quickstart, stages, tokenizer, use
 from lmforge.errors import LmforgeError
@@ -31,7 +32,7 @@ app = typer.Typer(
 def root(
     debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors."),
 ) -> None:
-    """lmforge: curate → tokenize → pretrain → fine-tune → use → evaluate, on a laptop or a cluster."""
+    """lmforge: curate → tokenize → pretrain → fine-tune → use → evaluate."""
 
 
 app.add_typer(lab.app, name="lab")
@@ -66,12 +67,14 @@ def main(argv: list[str] | None = None) -> None:
     except LmforgeError as e:
         if debug:
             raise
-        err.print(f"[bold red]Error:[/] {e.what}" + (f"\n[bold]Fix:[/] {e.fix}" if e.fix else ""))
+        message = f"[bold red]Error:[/] {escape(e.what)}"
+        message += f"\n[bold]Fix:[/] {escape(e.fix)}" if e.fix else ""
+        err.print(message, soft_wrap=True, markup=True, highlight=False)
         sys.exit(1)
-    except Exception as e:  # noqa: BLE001 - the last line of defence for a readable message
+    except Exception as e:
         if debug:
             raise
-        err.print(f"[bold red]Unexpected error:[/] {type(e).__name__}: {e}")
+        err.print(f"[bold red]Unexpected error:[/] {type(e).__name__}: {escape(str(e))}")
         err.print("Run the command again with --debug for the full traceback.")
         sys.exit(1)
 

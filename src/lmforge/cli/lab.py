@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,7 +9,9 @@ from rich import print as rprint
 
 from lmforge.cli.options import Out, Overwrite
 
-app = typer.Typer(help="The built-in lab world: a deterministic fictional world in English and Korean.")
+app = typer.Typer(
+    help="The built-in lab world: a deterministic fictional world in English and Korean."
+)
 
 
 @app.command("generate")
@@ -21,7 +22,7 @@ def generate(
     size: Annotated[str, typer.Option(help="tiny | small | medium.")] = "small",
     overwrite: Overwrite = False,
 ) -> None:
-    """Generate the lab world: corpus with planted noise, SFT, preferences, eval, arithmetic, RAG."""
+    """Write the lab world: raw text with planted noise, SFT, preferences, eval, arithmetic, RAG."""
     from lmforge.lab.generate import generate_lab
     from lmforge.runs import prepare_out_dir
 

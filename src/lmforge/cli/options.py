@@ -16,19 +16,24 @@ Out = Annotated[Path, typer.Option("--out", "-o", help="Directory to write the a
 Overwrite = Annotated[
     bool, typer.Option("--overwrite", help="Replace a finished artifact already in --out.")
 ]
-ModelDir = Annotated[Path, typer.Option("--model", "-m", help="Model directory (Hugging Face format).")]
+ModelDir = Annotated[
+    Path, typer.Option("--model", "-m", help="Model directory (Hugging Face format).")
+]
 DataPaths = Annotated[
     list[Path], typer.Option("--data", "-d", help="JSONL file or directory; repeat for several.")
 ]
 Steps = Annotated[int | None, typer.Option("--steps", help="Optimizer steps.")]
-Epochs = Annotated[float | None, typer.Option("--epochs", help="Passes over the data (if no --steps).")]
+Epochs = Annotated[
+    float | None, typer.Option("--epochs", help="Passes over the data (if no --steps).")
+]
 Lr = Annotated[float | None, typer.Option("--lr", help="Peak learning rate.")]
 BatchSize = Annotated[int | None, typer.Option("--batch-size", help="Rows per micro-batch.")]
 GradAccum = Annotated[int | None, typer.Option("--grad-accum", help="Micro-batches per step.")]
 SeqLen = Annotated[int | None, typer.Option("--seq-len", help="Tokens per packed row.")]
 Seed = Annotated[int | None, typer.Option("--seed", help="Seed for data order and init.")]
 ConfigFile = Annotated[
-    Path | None, typer.Option("--config", help="YAML file of training settings (TrainConfig fields).")
+    Path | None,
+    typer.Option("--config", help="YAML file of training settings (TrainConfig fields)."),
 ]
 Sets = Annotated[
     list[str] | None, typer.Option("--set", help="Override one setting: --set warmup_steps=20.")

@@ -16,10 +16,13 @@ app = typer.Typer(help="Tokenizers: byte-level BPE with special tokens and a cha
 @app.command("train")
 def train(
     inputs: Annotated[
-        list[Path], typer.Option("--input", "-i", help="JSONL corpus (file or directory); repeatable.")
+        list[Path],
+        typer.Option("--input", "-i", help="JSONL corpus (file or directory); repeatable."),
     ],
     out: Out,
-    vocab_size: Annotated[int, typer.Option(help="Vocabulary size, special tokens included.")] = 4096,
+    vocab_size: Annotated[
+        int, typer.Option(help="Vocabulary size, special tokens included.")
+    ] = 4096,
     overwrite: Overwrite = False,
 ) -> None:
     """Train a byte-level BPE tokenizer on the `text` field of JSONL records."""

@@ -47,7 +47,11 @@ def evaluate(
     overwrite: bool = False,
     show_progress: bool = True,
 ) -> dict[str, Any]:
-    """Evaluate the model directory `model` on `tasks` (names or .jsonl paths); see module doc."""
+    """Evaluate the model directory `model` on `tasks` (names or .jsonl paths); see module doc.
+
+    `max_new_tokens` bounds generation; a task that needs longer answers (lab-arith's
+    scratchpads) gets at least its own `Task.max_new_tokens`.
+    """
     _check_options(tasks, batch_size, limit, max_new_tokens)
     loaded = [load_task(name, data) for name in dict.fromkeys(tasks)]
     if out is not None:
@@ -65,11 +69,10 @@ def evaluate(
         for task in loaded:
             examples = task.examples[:limit]
             advance = start_task(task.name, len(examples))
-            run = _run_multiple_choice if task.kind == "multiple_choice" else _run_generate
-            task_samples = run(
+            summary, task_samples = run_task(
                 lm, tokenizer, task, examples, chat, batch_size, max_new_tokens, advance
             )
-            results["tasks"][task.name] = summarize(task, task_samples)
+            results["tasks"][task.name] = summary
             samples.extend(task_samples)
     if out is not None:
         config = {
@@ -92,6 +95,16 @@ def _check_options(tasks: list[str], batch_size: int, limit: int | None, max_new
         raise LmforgeError(f"limit {limit} is less than 1.", "Use 1 or more, or no limit.")
     if max_new < 1:
         raise LmforgeError(f"max_new_tokens {max_new} is less than 1.", "Use 1 or more.")
+
+
+def run_task(lm, tokenizer, task: Task, examples, chat: bool, batch_size, max_new, advance):
+    """(summary, samples) of one task on `examples`."""
+    if task.kind == "multiple_choice":
+        samples = _run_multiple_choice(lm, tokenizer, task, examples, chat, batch_size, advance)
+        return summarize(task, samples), samples
+    max_new = max(max_new, task.max_new_tokens or 0)
+    samples = _run_generate(lm, tokenizer, task, examples, chat, batch_size, max_new, advance)
+    return {**summarize(task, samples), "max_new_tokens": max_new}, samples
 
 
 def _run_generate(lm, tokenizer, task: Task, examples, chat, batch_size, max_new, advance):
@@ -117,7 +130,7 @@ def _run_generate(lm, tokenizer, task: Task, examples, chat, batch_size, max_new
     return samples
 
 
-def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, max_new, advance):
+def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, advance):
     prompts = [prompt_for(e, task.kind, chat, tokenizer) for e in examples]
     requests, owner = [], []
     for n, (example, prompt) in enumerate(zip(examples, prompts, strict=True)):

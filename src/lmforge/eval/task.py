@@ -24,11 +24,12 @@ METRICS: dict[str, tuple[str, ...]] = {
     "multiple_choice": ("acc", "acc_norm"),
 }
 DEFAULT_DATA = Path("lab")
-# name -> (file under the lab directory, kind, answer matching)
-BUILTIN: dict[str, tuple[str, Kind, str]] = {
-    "lab-qa": ("eval/qa.jsonl", "generate", "exact"),
-    "lab-mc": ("eval/mc.jsonl", "multiple_choice", "exact"),
-    "lab-arith": ("arith/test.jsonl", "generate", "numeric"),
+# name -> (file under the lab directory, kind, answer matching, own generation length)
+BUILTIN: dict[str, tuple[str, Kind, str, int | None]] = {
+    "lab-qa": ("eval/qa.jsonl", "generate", "exact", None),
+    "lab-mc": ("eval/mc.jsonl", "multiple_choice", "exact", None),
+    # a tuned model writes a column-by-column scratchpad before "Answer: N"
+    "lab-arith": ("arith/test.jsonl", "generate", "numeric", 256),
 }
 INTEGER = re.compile(r"^\s*-?\d+\s*$")
 
@@ -45,10 +46,16 @@ class Task:
     source: Path | None = None
     target_delimiter: str = " "
     answer_match: str = "exact"  # generate tasks: "exact" (with aliases) or "numeric"
+    max_new_tokens: int | None = None  # generate tasks that need more than the default
     config: dict[str, Any] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.examples)
+
+    @property
+    def output_type(self) -> str:
+        """The lm-evaluation-harness name of the kind."""
+        return "generate_until" if self.kind == "generate" else "multiple_choice"
 
 
 def known_tasks() -> list[str]:
@@ -71,7 +78,7 @@ def load_task(name_or_path: str, data: Path | None = None) -> Task:
 
 
 def _builtin(name: str, data: Path) -> Task:
-    relative, kind, match = BUILTIN[name]
+    relative, kind, match, max_new_tokens = BUILTIN[name]
     if not data.is_dir():
         raise LmforgeError(
             f"the lab directory {data} does not exist (task {name} reads {data / relative}).",
@@ -83,7 +90,9 @@ def _builtin(name: str, data: Path) -> Task:
             f"{path} is missing: {data} is not a complete lab directory.",
             f"Re-create it with `lmforge lab generate --out {data}`.",
         )
-    return task_from_file(path, name=name, kind=kind, answer_match=match)
+    task = task_from_file(path, name=name, kind=kind, answer_match=match)
+    task.max_new_tokens = max_new_tokens
+    return task
 
 
 def task_from_file(

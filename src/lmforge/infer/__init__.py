@@ -1,7 +1,8 @@
 """Using a model: streamed and batched generation, and a chat loop (`lmforge generate`/`chat`)."""
 
-from lmforge.infer.chat import chat, chat_session
+from lmforge.infer.chat import chat
 from lmforge.infer.generate import (
+    chat_session,
     generate,
     generate_batch,
     render_prompt,

@@ -1,11 +1,11 @@
-"""Text generation from a model directory: streamed and batched.
+"""Text generation: streamed, batched, and a chat session that keeps its history.
 
 A prompt is either a string (raw completion) or a list of chat messages, which is rendered
 with the chat template saved in the model's tokenizer (the one SFT trained with), ending with
 the generation prompt. Generation stops at the model's end-of-sequence ids (for lmforge models
 `<|endoftext|>` and `<|im_end|>`, listed in `generation_config.json`); greedy when the
-temperature is 0. `lmforge generate` calls `generate`, which writes to any callable so it
-runs without a terminal; the chat loop is in `lmforge.infer.chat`.
+temperature is 0. `generate` and `chat_session` write to any callable, so they run without a
+terminal; `lmforge.infer.chat` opens a model directory and reads lines for `chat_session`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import torch
@@ -30,12 +30,16 @@ def render_prompt(tokenizer, prompt: Prompt) -> str:
     """The text the model sees: a string as is, messages through the chat template."""
     if isinstance(prompt, str):
         return prompt
+    require_chat_template(tokenizer)
+    return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
+
+
+def require_chat_template(tokenizer) -> None:
     if getattr(tokenizer, "chat_template", None) is None:
         raise LmforgeError(
             "the tokenizer has no chat template, so a list of messages cannot be rendered.",
             "Give a plain text prompt or use a model made by `lmforge sft`.",
         )
-    return tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
 
 def encode_prompt(tokenizer, prompt: Prompt) -> list[int]:
@@ -50,6 +54,8 @@ def context_length(model) -> int | None:
 
 def new_token_budget(model, n_prompt: int, max_new_tokens: int) -> int:
     """How many tokens may follow a prompt of `n_prompt` tokens; error if none fit."""
+    if max_new_tokens < 1:
+        raise LmforgeError(f"max_new_tokens is {max_new_tokens}.", "Ask for at least 1 token.")
     limit = context_length(model)
     if limit is None:
         return max_new_tokens
@@ -241,3 +247,51 @@ def generate(
         write(piece)
     write("\n")
     return "".join(pieces)
+
+
+def chat_session(
+    model,
+    tokenizer,
+    inputs: Iterable[str],
+    write: Writer,
+    system: str | None = None,
+    **generation,
+) -> list[dict]:
+    """Answer each input line in one conversation; return the final history.
+
+    `/reset` starts the conversation over (keeping the system message), `/exit` ends it.
+    `generation` takes `stream_text`'s options (max_new_tokens, temperature, top_p, seed).
+    """
+    require_chat_template(tokenizer)  # say so before the first message, not after each
+    start = [{"role": "system", "content": system}] if system else []
+    messages = list(start)
+    for line in inputs:
+        text = line.strip()
+        if text == "/exit":
+            break
+        if text == "/reset":
+            messages = list(start)
+            write("(conversation reset)\n")
+            continue
+        if not text:
+            continue
+        messages.append({"role": "user", "content": text})
+        reply = _reply(model, tokenizer, messages, write, generation)
+        if reply is None:
+            messages.pop()
+        else:
+            messages.append({"role": "assistant", "content": reply})
+    return messages
+
+
+def _reply(model, tokenizer, messages, write: Writer, generation: dict) -> str | None:
+    pieces = []
+    try:
+        for piece in stream_text(model, tokenizer, messages, **generation):
+            pieces.append(piece)
+            write(piece)
+    except LmforgeError as e:
+        write(f"error: {e}\n")
+        return None
+    write("\n")
+    return "".join(pieces).strip()

@@ -32,7 +32,7 @@ SIZES: dict[str, LabSize] = {
     ),
     "small": LabSize(
         entities=32,
-        paragraphs=8,
+        paragraphs=16,
         arith_train=2000,
         arith_test=200,
         arith_prefs=200,

@@ -43,8 +43,10 @@ def _validate(messages, where: str) -> list[dict]:
             'Chat records look like {"messages": [{"role": "user", "content": "..."}, ...]}.',
         )
     for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ROLES or not isinstance(
-            m.get("content"), str
+        if (
+            not isinstance(m, dict)
+            or m.get("role") not in ROLES
+            or not isinstance(m.get("content"), str)
         ):
             raise LmforgeError(
                 f"{where}: message {i} needs a 'role' ({', '.join(sorted(ROLES))}) and a "

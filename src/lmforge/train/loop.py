@@ -103,7 +103,7 @@ def train(
 ) -> TrainResult:
     accelerator = accelerator or make_accelerator(config.precision)
     out.mkdir(parents=True, exist_ok=True)
-    world, rank = accelerator.num_processes, accelerator.process_index
+    world = accelerator.num_processes
     total_steps = config.total_steps(len(train_rows), world)
     optimizer = build_optimizer(model, config)
     scheduler = warmup_cosine(optimizer, config.warmup_steps, total_steps, config.min_lr_ratio)
@@ -126,8 +126,10 @@ def train(
                 done = step + 1
                 record = {"step": done, "loss": loss, "lr": scheduler.get_last_lr()[0]}
                 record |= {"grad_norm": grad_norm, "tokens": step_tokens}
-                if eval_rows is not None and len(eval_rows) and (
-                    done % config.eval_every == 0 or done == total_steps
+                if (
+                    eval_rows is not None
+                    and len(eval_rows)
+                    and (done % config.eval_every == 0 or done == total_steps)
                 ):
                     eval_loss = evaluate_loss(
                         model, objective, eval_rows, config.micro_batch_size, accelerator.device
@@ -167,7 +169,9 @@ class _Loop:
         cfg, acc = self.config, self.acc
         # Every process knows every row, so the step's global weight needs no communication.
         everyone = [
-            self.order.micro_batches(step, cfg.micro_batch_size, cfg.grad_accum, r, acc.num_processes)
+            self.order.micro_batches(
+                step, cfg.micro_batch_size, cfg.grad_accum, r, acc.num_processes
+            )
             for r in range(acc.num_processes)
         ]
         total_weight = sum(

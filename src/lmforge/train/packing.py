@@ -89,7 +89,9 @@ class RowBuilder:
         self.flush()
         if not self.rows:
             return PackedRows(*(torch.empty(0, self.seq_len, dtype=torch.long) for _ in range(3)))
-        ids, labels, positions = (torch.tensor(list(x), dtype=torch.long) for x in zip(*self.rows))
+        ids, labels, positions = (
+            torch.tensor(list(x), dtype=torch.long) for x in zip(*self.rows, strict=True)
+        )
         return PackedRows(ids, labels, positions)
 
 

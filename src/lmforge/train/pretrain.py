@@ -19,7 +19,7 @@ def corpus_rows(data: list[Path], tokenizer, seq_len: int) -> tuple[PackedRows, 
     texts = list(iter_texts(data))
     encoded = tokenizer(texts, add_special_tokens=False)["input_ids"]
     eos = tokenizer.eos_token_id
-    examples = (Example(ids + [eos], [True] * (len(ids) + 1)) for ids in encoded)
+    examples = (Example([*ids, eos], [True] * (len(ids) + 1)) for ids in encoded)
     rows = pack_stream(examples, seq_len, tokenizer.pad_token_id)
     n_tokens = sum(len(ids) + 1 for ids in encoded)
     return rows, {"documents": len(texts), "corpus_tokens": n_tokens}

@@ -29,7 +29,7 @@ def fit_and_save(
     objective,
     overwrite: bool = False,
 ) -> dict:
-    """Train `model_dir` on the rows `build_rows(tokenizer)` makes; save to `out`; return metrics."""
+    """Train `model_dir` on the rows `build_rows(tokenizer)` makes; save it to `out`."""
     out = prepare_out_dir(out, overwrite=overwrite, resumable=True)
     model, tokenizer = load_model(model_dir)
     limit = getattr(model.config, "max_position_embeddings", None)
@@ -49,7 +49,10 @@ def fit_and_save(
         save_model(accelerator.unwrap_model(model), tokenizer, out)
         if not config.keep_checkpoints:
             shutil.rmtree(checkpoint_dir(out), ignore_errors=True)
-        inputs = {"model": model_dir, **{f"data{i}" if i else "data": p for i, p in enumerate(data)}}
+        inputs = {
+            "model": model_dir,
+            **{f"data{i}" if i else "data": p for i, p in enumerate(data)},
+        }
         write_manifest(out, kind, config.model_dump(), inputs, metrics)
     accelerator.wait_for_everyone()
     return metrics

@@ -25,7 +25,9 @@ def chat_rows(data: list[Path], tokenizer, seq_len: int) -> tuple[PackedRows, di
     return rows, {"conversations": len(examples), "truncated": truncated, "trained_tokens": trained}
 
 
-def sft(model: Path, data: list[Path], out: Path, config: TrainConfig, overwrite: bool = False) -> dict:
+def sft(
+    model: Path, data: list[Path], out: Path, config: TrainConfig, overwrite: bool = False
+) -> dict:
     """Fine-tune the model in `model` on the chat records in `data`; write it to `out`."""
     return fit_and_save(
         "sft",
