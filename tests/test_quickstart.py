@@ -9,7 +9,7 @@ from lmforge.quickstart import run_quickstart
 
 def _chain(node: dict) -> list[str]:
     kinds = [node["kind"]]
-    while "model" in node["inputs"] or "corpus" in node["inputs"] or "raw" in node["inputs"]:
+    while any(r in node["inputs"] for r in ("model", "tokenizer", "corpus", "raw")):
         role = next(r for r in ("model", "tokenizer", "corpus", "raw") if r in node["inputs"])
         node = node["inputs"][role]
         kinds.append(node["kind"])

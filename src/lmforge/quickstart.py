@@ -46,8 +46,8 @@ def _presets(seed: int) -> dict[str, Preset]:
         ),
         "small": Preset(
             "small", "small", 2048,
-            cfg(epochs=12, lr=2e-3, seq_len=256, micro_batch_size=16, warmup_steps=20),
-            cfg(epochs=4, lr=5e-4, seq_len=128, micro_batch_size=16, warmup_steps=10),
+            cfg(epochs=30, lr=3e-3, seq_len=128, micro_batch_size=16, warmup_steps=20),
+            cfg(epochs=30, lr=2e-3, seq_len=128, micro_batch_size=16, warmup_steps=10),
         ),
     }  # fmt: skip
 

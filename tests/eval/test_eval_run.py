@@ -56,7 +56,7 @@ def test_results_samples_and_manifest_are_written(tuned, sft_model, lab):
     samples = read_jsonl(out / "samples.jsonl")
     assert len(samples) == sum(t["n"] for t in results["tasks"].values())
     qa = next(s for s in samples if s["task"] == "lab-qa" and s["lang"] == "ko")
-    assert qa["prompt"].endswith("<|im_start|>assistant\n") and "수출품" in qa["prompt"]
+    assert qa["prompt"].endswith("<|im_start|>assistant:") and "수출품" in qa["prompt"]
     assert qa["prediction"] == qa["target"] and qa["correct"] is True
     mc = next(s for s in samples if s["task"] == "lab-mc")
     assert len(mc["logliks"]) == len(mc["choices"]) == 4
@@ -124,8 +124,8 @@ def test_chat_prompt_renders_the_template(base_model):
     tokenizer = load_tokenizer(base_model)
     example = {"question": "What is the main export of Kamori?"}
     chat = prompt_for(example, "generate", True, tokenizer)
-    assert "<|im_start|>user\nWhat is the main export of Kamori?<|im_end|>" in chat
-    assert chat.endswith("<|im_start|>assistant\n")
+    assert "<|im_start|>user: What is the main export of Kamori?<|im_end|>" in chat
+    assert chat.endswith("<|im_start|>assistant:")
     assert prompt_for(example, "multiple_choice", False, tokenizer) == (
         "Question: What is the main export of Kamori?\nAnswer:"
     )

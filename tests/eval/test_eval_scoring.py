@@ -18,16 +18,16 @@ from lmforge.eval.scoring import (
 )
 from lmforge.models.io import load_model
 
-CHAT = "<|im_start|>user\nWhat is the main export of Kamori?<|im_end|>\n<|im_start|>assistant\n"
+CHAT = "<|im_start|>user: What is the main export of Kamori?<|im_end|>\n<|im_start|>assistant:"
 REQUESTS = [
     ("Question: What is the main export of Kamori?\nAnswer:", " copper"),
     ("Question: What is the main export of Kamori?\nAnswer:", " salt"),
     ("Question: What is the main export of Kamori?\nAnswer: ", "timber"),
     ("Kamori is a town.", " Its main export is copper."),
     ("카모리는 마을이다.", " 주요 수출품은 구리이다."),
-    (CHAT, "copper"),
-    (CHAT, "salt"),
-    (CHAT, "copper<|im_end|>"),
+    (CHAT, " copper"),
+    (CHAT, " salt"),
+    (CHAT, " copper<|im_end|>"),
     ("x", "y"),
     ("Tessa is a town. " * 5, "Tessa"),
     ("", "Kamori is a town."),

@@ -60,8 +60,8 @@ def test_messages_are_rendered_with_the_chat_template(loaded):
     model, tokenizer = loaded
     messages = [{"role": "user", "content": "What is the main export of Tessa?"}]
     text = render_prompt(tokenizer, messages)
-    assert "<|im_start|>user\nWhat is the main export of Tessa?<|im_end|>" in text
-    assert text.endswith("<|im_start|>assistant\n")
+    assert "<|im_start|>user: What is the main export of Tessa?<|im_end|>" in text
+    assert text.endswith("<|im_start|>assistant:")
     from_messages = "".join(stream_text(model, tokenizer, messages, max_new_tokens=12))
     from_text = "".join(stream_text(model, tokenizer, text, max_new_tokens=12))
     assert from_messages == from_text

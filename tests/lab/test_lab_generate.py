@@ -10,7 +10,7 @@ import pytest
 from lab_helpers import has_hangul, raw_docs, read, world
 
 from lmforge.errors import LmforgeError
-from lmforge.lab.generate import generate_lab
+from lmforge.lab.generate import SHARD_SIZE, generate_lab
 
 JSONL_FILES = (
     "raw_truth.jsonl",
@@ -61,7 +61,10 @@ def test_all_files_exist_parse_and_have_unique_ids(small_lab):
         if name != "raw_truth.jsonl":
             assert {r["lang"] for r in records} == {"en", "ko"}, name
     shards = sorted((small_lab / "raw").glob("web-*.jsonl"))
-    assert [s.name for s in shards] == ["web-00000.jsonl", "web-00001.jsonl"]
+    n_raw = sum(len(read(s)) for s in shards)
+    expected = [f"web-{i:05d}.jsonl" for i in range(-(-n_raw // SHARD_SIZE))]
+    assert [s.name for s in shards] == expected
+    assert all(len(read(s)) == SHARD_SIZE for s in shards[:-1])
     docs = raw_docs(small_lab)
     assert len(read(shards[0])) == 500
     assert len({d["id"] for d in docs}) == len(docs)

@@ -44,7 +44,7 @@ def test_special_tokens_and_chat_template_are_saved(tokenizer_dir):
         assert len(tokenizer(token, add_special_tokens=False)["input_ids"]) == 1
     messages = [{"role": "user", "content": "안녕"}, {"role": "assistant", "content": "hi"}]
     text = tokenizer.apply_chat_template(messages, tokenize=False)
-    assert text == f"<|im_start|>user\n안녕{IM_END}\n<|im_start|>assistant\nhi{IM_END}\n"
+    assert text == f"<|im_start|>user: 안녕{IM_END}\n<|im_start|>assistant: hi{IM_END}\n"
 
 
 def test_manifest_records_corpus_hash(tokenizer_dir, corpus):

@@ -31,7 +31,7 @@ def _trained_spans(tokenizer, example) -> list[str]:
 def test_only_assistant_tokens_are_trained(tokenizer_dir):
     tokenizer = load_tokenizer(tokenizer_dir)
     example = chat_example(tokenizer, CHAT)
-    assert _trained_spans(tokenizer, example) == ["copper<|im_end|>", "여우<|im_end|>"]
+    assert _trained_spans(tokenizer, example) == [" copper<|im_end|>", " 여우<|im_end|>"]
     assert (
         example.ids
         == tokenizer.apply_chat_template(CHAT, tokenize=True, return_dict=True)["input_ids"]

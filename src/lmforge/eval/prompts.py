@@ -2,7 +2,7 @@
 
 A base (pretrained) model sees `Question: ...\\nAnswer:` and multiple-choice continuations
 `" " + choice`; a chat model sees the user turn rendered with its chat template and the
-generation prompt, then the bare choice. `chat_template="auto"` picks chat for models tuned by
+generation prompt, then the choice exactly as the template would write an assistant's reply. `chat_template="auto"` picks chat for models tuned by
 `lmforge sft` (or made from one) and, for models from elsewhere, when the tokenizer has a chat
 template.
 """
@@ -34,9 +34,34 @@ def prompt_for(example: dict[str, Any], kind: str, chat: bool, tokenizer) -> str
     )
 
 
-def continuation_for(choice: str, chat: bool, delimiter: str = " ") -> str:
-    """A multiple-choice continuation: after a chat prompt the bare choice, else delimited."""
-    return choice if chat else delimiter + choice
+def continuation_for(
+    choice: str, chat: bool, delimiter: str = " ", tokenizer=None, example: dict | None = None
+) -> str:
+    """A multiple-choice continuation: delimited after a plain prompt; after a chat prompt,
+    exactly what the chat template puts between the generation prompt and the end of turn."""
+    if not chat:
+        return delimiter + choice
+    return _assistant_text(tokenizer, messages_for(example), choice)
+
+
+def _assistant_text(tokenizer, messages: list[dict[str, str]], content: str) -> str:
+    # Render the turn with the choice and with nothing: what they share at the end is the
+    # template's end of turn; what precedes it, after the generation prompt, is the answer
+    # as the template writes it (e.g. a leading space).
+    def render(extra: list[dict[str, str]], generation_prompt: bool) -> str:
+        return tokenizer.apply_chat_template(
+            messages + extra, tokenize=False, add_generation_prompt=generation_prompt
+        )
+
+    prompt = render([], True)
+    with_content = render([{"role": "assistant", "content": content}], False)
+    empty = render([{"role": "assistant", "content": ""}], False)
+    if not with_content.startswith(prompt):
+        return content
+    shared = 0
+    while shared < len(empty) - len(prompt) and with_content[-1 - shared] == empty[-1 - shared]:
+        shared += 1
+    return with_content[len(prompt) : len(with_content) - shared]
 
 
 def resolve_chat_template(setting: str, model_dir: Path, tokenizer) -> tuple[bool, str]:

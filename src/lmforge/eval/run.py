@@ -135,7 +135,9 @@ def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, 
     requests, owner = [], []
     for n, (example, prompt) in enumerate(zip(examples, prompts, strict=True)):
         for choice in example["choices"]:
-            requests.append((prompt, continuation_for(choice, chat, task.target_delimiter)))
+            requests.append(
+                (prompt, continuation_for(choice, chat, task.target_delimiter, tokenizer, example))
+            )
             owner.append(n)
 
     def done(indices: list[int]) -> None:

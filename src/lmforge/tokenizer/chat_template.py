@@ -1,4 +1,12 @@
-"""The chat format lmforge models are trained with (ChatML), saved in the tokenizer files.
+"""The chat format lmforge models are trained with, saved in the tokenizer files.
+
+ChatML's special tokens with a `role:` header, so a turn reads
+`<|im_start|>user: What is the main export of Kamori?<|im_end|>` and the assistant's reply
+starts with a space: ` copper<|im_end|>`. The space matters for small models: a byte-level
+BPE spells a word differently at the start of a line (`copper`) and inside a sentence
+(` copper`), and pretraining text has almost every fact inside a sentence. Starting turns
+like mid-sentence words lets SFT reuse what pretraining stored (on the lab world this
+tripled held-out exact match; see benchmarks/RESULTS.md).
 
 The `{% generation %}` markers let `apply_chat_template(..., return_assistant_tokens_mask=True)`
 say exactly which tokens the assistant wrote: SFT trains on those (and the closing
@@ -14,12 +22,12 @@ SPECIAL_TOKENS = [END_OF_TEXT, PAD, IM_START, IM_END]
 CHAT_TEMPLATE = (
     "{%- for message in messages -%}"
     "{%- if message['role'] == 'assistant' -%}"
-    "{{ '<|im_start|>assistant\\n' }}"
-    "{%- generation -%}{{ message['content'] + '<|im_end|>' }}{%- endgeneration -%}"
+    "{{ '<|im_start|>assistant:' }}"
+    "{%- generation -%}{{ ' ' + message['content'] + '<|im_end|>' }}{%- endgeneration -%}"
     "{{ '\\n' }}"
     "{%- else -%}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{{ '<|im_start|>' + message['role'] + ': ' + message['content'] + '<|im_end|>\\n' }}"
     "{%- endif -%}"
     "{%- endfor -%}"
-    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}"
+    "{%- if add_generation_prompt -%}{{ '<|im_start|>assistant:' }}{%- endif -%}"
 )
