@@ -2,9 +2,9 @@
 
 A base (pretrained) model sees `Question: ...\\nAnswer:` and multiple-choice continuations
 `" " + choice`; a chat model sees the user turn rendered with its chat template and the
-generation prompt, then the choice exactly as the template would write an assistant's reply. `chat_template="auto"` picks chat for models tuned by
-`lmforge sft` (or made from one) and, for models from elsewhere, when the tokenizer has a chat
-template.
+generation prompt, then the choice exactly as the template would write an assistant's
+reply. `chat_template="auto"` picks chat for models tuned by `lmforge sft` (or made from one)
+and, for models from elsewhere, when the tokenizer has a chat template.
 """
 
 from __future__ import annotations
