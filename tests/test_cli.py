@@ -8,6 +8,7 @@ import pytest
 
 from lmforge.cli import app, main
 from lmforge.errors import LmforgeError
+from lmforge.models.io import load_tokenizer
 
 
 def run(capsys, *argv: str) -> tuple[int, str]:
@@ -116,3 +117,25 @@ def test_finished_artifacts_are_not_overwritten_by_accident(capsys, tmp_path, to
 def test_lineage_of_something_that_is_no_artifact(capsys, tmp_path):
     code, out = run(capsys, "lineage", str(tmp_path))
     assert code == 1 and "not inside an lmforge artifact" in out
+
+
+def test_generate_chat_and_inspect_from_the_command_line(capsys, tiny_model_dir, tmp_path):
+    code, out = run(
+        capsys, "generate", "--model", str(tiny_model_dir), "the town", "--max-tokens", "5"
+    )
+    assert code == 0 and out.endswith("\n") and len(out.strip()) > 0
+    code, out = run(capsys, "chat", "--model", str(tiny_model_dir), "--message", "안녕",
+                    "--message", "/reset", "--max-tokens", "3")  # fmt: skip
+    assert code == 0 and "(conversation reset)" in out
+    chats = tmp_path / "chats.jsonl"
+    chats.write_text(json.dumps({"messages": [
+        {"role": "user", "content": "What is the main export of Kamori?"},
+        {"role": "assistant", "content": "copper"},
+    ]}) + "\n")  # fmt: skip
+    code, out = run(
+        capsys, "inspect", "template", "--model", str(tiny_model_dir), "--data", str(chats)
+    )
+    assert code == 0
+    assert "What is the main export of Kamori?" in out and "copper" in out
+    trained = load_tokenizer(tiny_model_dir)(" copper<|im_end|>")["input_ids"]
+    assert f"{len(trained)} of " in out

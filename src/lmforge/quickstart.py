@@ -124,8 +124,13 @@ def run_quickstart(workdir: Path, size: str = "small", seed: int = 0) -> Path:
         json.dumps(lineage(d["sft"]), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     console.rule("[bold green]done")
-    console.print(f"Report: [bold]{report}[/]   Lineage: {workdir / 'lineage.json'}")
-    console.print(f"Chat with the tuned model:  [bold]lmforge chat --model {d['sft']}[/]")
+    # soft_wrap: keep paths and the command whole, so they can be copied from the terminal
+    console.print(
+        f"Report: [bold]{report}[/]   Lineage: {workdir / 'lineage.json'}", soft_wrap=True
+    )
+    console.print(
+        f"Chat with the tuned model:  [bold]lmforge chat --model {d['sft']}[/]", soft_wrap=True
+    )
     return report
 
 
