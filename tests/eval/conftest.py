@@ -7,17 +7,16 @@ answer them; the untrained model should not.
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-import torch
 
 from lmforge.jsonl import write_jsonl
 from lmforge.models.init import init_model
 from lmforge.tokenizer.train import train_tokenizer
 from lmforge.train.config import TrainConfig
 from lmforge.train.sft import sft
+from support import single_thread
 
 TOWNS = [("Kamori", "카모리"), ("Tessa", "테사"), ("Orlen", "오를렌"), ("Halden", "할덴")]
 GOODS = [("copper", "구리"), ("salt", "소금"), ("wool", "양모"), ("timber", "목재")]
@@ -89,17 +88,6 @@ def chats() -> list[dict]:
         {"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
         for q, a in pairs
     ]
-
-
-@contextmanager
-def single_thread():
-    """One torch thread: on a busy 2-core machine two threads wait on each other ~20x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ from lmforge.jsonl import write_jsonl
 from lmforge.models.init import init_model
 from lmforge.models.io import load_model, save_model
 from lmforge.tokenizer.train import train_tokenizer
+from support import single_thread
 
 TOWNS = [("Kamori", "카모리"), ("Tessa", "테사"), ("Orlen", "오를렌"), ("Halden", "할덴")]
 GOODS = [("copper", "구리"), ("salt", "소금"), ("wool", "양모"), ("timber", "목재")]
@@ -26,17 +26,6 @@ def corpus(n: int = 150, seed: int = 0) -> list[dict]:
         records.append({"text": f"{town} is a town. Its main export is {good}."})
         records.append({"text": f"{town_ko}는 마을이다. 주요 수출품은 {good_ko}이다."})
     return records
-
-
-@contextmanager
-def single_thread():
-    """One torch thread: on a busy 2-core machine two threads wait on each other ~20x slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -32,54 +33,49 @@ def init(
     rprint(f"[green]Model written to[/] {out} ({metrics['parameters']:,} parameters)")
 
 
-def pretrain(
-    model: o.ModelDir,
-    data: o.DataPaths,
-    out: o.Out,
-    steps: o.Steps = None,
-    epochs: o.Epochs = None,
-    lr: o.Lr = None,
-    batch_size: o.BatchSize = None,
-    grad_accum: o.GradAccum = None,
-    seq_len: o.SeqLen = None,
-    seed: o.Seed = None,
-    config: o.ConfigFile = None,
-    set_: o.Sets = None,
-    overwrite: o.Overwrite = False,
-) -> None:
-    """Pretrain on `{"text": ...}` JSONL (next-token loss, packed rows). Resumes if killed."""
-    from lmforge.train.pretrain import pretrain as run
+def _training_command(run_name: str, defaults: dict, help_text: str):
+    """A CLI command for a training stage; every stage takes the same training options."""
 
-    cfg = o.train_config(
-        config, set_, PRETRAIN_DEFAULTS, max_steps=steps, epochs=epochs, lr=lr,
-        micro_batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len, seed=seed,
-    )  # fmt: skip
-    _report(run(model, data, out, cfg, overwrite=overwrite), out)
+    def command(
+        model: o.ModelDir,
+        data: o.DataPaths,
+        out: o.Out,
+        steps: o.Steps = None,
+        epochs: o.Epochs = None,
+        lr: o.Lr = None,
+        batch_size: o.BatchSize = None,
+        grad_accum: o.GradAccum = None,
+        seq_len: o.SeqLen = None,
+        seed: o.Seed = None,
+        config: o.ConfigFile = None,
+        set_: o.Sets = None,
+        overwrite: o.Overwrite = False,
+    ) -> None:
+        module = importlib.import_module(f"lmforge.train.{run_name}")
+        cfg = o.train_config(
+            config, set_, defaults, max_steps=steps, epochs=epochs, lr=lr,
+            micro_batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len, seed=seed,
+        )  # fmt: skip
+        metrics = getattr(module, run_name)(model, data, out, cfg, overwrite=overwrite)
+        rprint(
+            f"[green]Done:[/] {metrics['steps']} steps, final loss {metrics['final_loss']:.4f}, "
+            f"{metrics['tokens_per_s']:,.0f} tokens/s. Model written to {out}"
+        )
+
+    command.__doc__ = help_text
+    return command
 
 
-def sft(
-    model: o.ModelDir,
-    data: o.DataPaths,
-    out: o.Out,
-    steps: o.Steps = None,
-    epochs: o.Epochs = None,
-    lr: o.Lr = None,
-    batch_size: o.BatchSize = None,
-    grad_accum: o.GradAccum = None,
-    seq_len: o.SeqLen = None,
-    seed: o.Seed = None,
-    config: o.ConfigFile = None,
-    set_: o.Sets = None,
-    overwrite: o.Overwrite = False,
-) -> None:
-    """Fine-tune on chat records `{"messages": [...]}`; loss on the assistant's tokens only."""
-    from lmforge.train.sft import sft as run
-
-    cfg = o.train_config(
-        config, set_, SFT_DEFAULTS, max_steps=steps, epochs=epochs, lr=lr,
-        micro_batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len, seed=seed,
-    )  # fmt: skip
-    _report(run(model, data, out, cfg, overwrite=overwrite), out)
+pretrain = _training_command(
+    "pretrain",
+    PRETRAIN_DEFAULTS,
+    'Pretrain on `{"text": ...}` JSONL (next-token loss, packed rows). Resumes if killed.',
+)
+sft = _training_command(
+    "sft",
+    SFT_DEFAULTS,
+    'Fine-tune on chat records `{"messages": [...]}`; loss on the assistant\'s tokens only.',
+)
 
 
 @inspect_app.command("template")
@@ -92,10 +88,3 @@ def template(
     from lmforge.train.inspect_template import show_template
 
     show_template(model, data, index)
-
-
-def _report(metrics: dict, out: Path) -> None:
-    rprint(
-        f"[green]Done:[/] {metrics['steps']} steps, final loss {metrics['final_loss']:.4f}, "
-        f"{metrics['tokens_per_s']:,.0f} tokens/s. Model written to {out}"
-    )
