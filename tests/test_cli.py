@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -139,3 +144,40 @@ def test_generate_chat_and_inspect_from_the_command_line(capsys, tiny_model_dir,
     assert "What is the main export of Kamori?" in out and "copper" in out
     trained = load_tokenizer(tiny_model_dir)(" copper<|im_end|>")["input_ids"]
     assert f"{len(trained)} of " in out
+
+
+def test_an_out_directory_with_a_users_files_is_never_cleared(capsys, tmp_path, tokenizer_dir):
+    mine = tmp_path / "documents"
+    mine.mkdir()
+    (mine / "thesis.txt").write_text("years of work")
+    code, out = run(capsys, "model", "init", "--tokenizer", str(tokenizer_dir), "--out", str(mine),
+                    "--size", "tiny", "--overwrite")  # fmt: skip
+    assert code == 1 and "not made by lmforge" in out
+    assert (mine / "thesis.txt").read_text() == "years of work"
+
+
+def test_ctrl_c_saves_the_finished_steps_and_resume_checks_settings(capsys, tmp_path, corpus,
+                                                                    tiny_model_dir):  # fmt: skip
+    out = tmp_path / "run"
+    args = ["pretrain", "--model", str(tiny_model_dir), "--data", str(corpus), "--out", str(out),
+            "--seq-len", "32", "--steps", "150", "--set", "save_every=2"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "lmforge", *args], env=env)
+    while not (out / "checkpoints").is_dir():
+        assert proc.poll() is None
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    interrupted_at = int(sorted((out / "checkpoints").iterdir())[-1].name.split("-")[1])
+    assert 2 <= interrupted_at < 150
+    assert not (out / "lmforge.json").exists()
+
+    code, text = run(capsys, *args, "--lr", "0.1")
+    assert code == 1 and "other settings (lr: 0.001 then, 0.1 now)" in text
+    code, text = run(
+        capsys, *args[:-4], "--steps", str(interrupted_at + 2), "--set", "save_every=2"
+    )
+    assert code == 1 and "max_steps" in text  # a different length is a different schedule
+    assert run(capsys, *args)[0] == 0
+    manifest = json.loads((out / "lmforge.json").read_text())
+    assert manifest["metrics"]["resumed_from"] == interrupted_at

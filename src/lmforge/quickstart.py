@@ -20,7 +20,7 @@ from pathlib import Path
 from rich.console import Console
 
 from lmforge.errors import LmforgeError
-from lmforge.runs import MANIFEST, lineage, prepare_out_dir, read_manifest
+from lmforge.runs import MANIFEST, lineage, read_manifest
 from lmforge.train.config import TrainConfig
 
 
@@ -88,9 +88,7 @@ def run_quickstart(workdir: Path, size: str = "small", seed: int = 0) -> Path:
     from lmforge.train.pretrain import pretrain
     from lmforge.train.sft import sft
 
-    stage(
-        "lab", d["lab"], lambda: generate_lab(prepare_out_dir(d["lab"]), seed, size=preset.lab_size)
-    )
+    stage("lab", d["lab"], lambda: generate_lab(d["lab"], seed, size=preset.lab_size))
     stage("curate", d["curated"], lambda: curate_basic([d["lab"] / "raw"], d["curated"], True))
     kept = d["curated"] / "kept"
     stage(

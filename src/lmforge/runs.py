@@ -23,6 +23,7 @@ from typing import Any
 from lmforge.errors import LmforgeError
 
 MANIFEST = "lmforge.json"
+PARTIAL = ".lmforge-partial"  # marks a directory lmforge is still writing
 # Scratch that a finished artifact may still hold but that is not part of its content.
 _NOT_CONTENT = {MANIFEST, "checkpoints", "__pycache__"}
 
@@ -70,24 +71,32 @@ def versions() -> dict[str, str]:
 
 
 def prepare_out_dir(out: str | Path, overwrite: bool = False, resumable: bool = False) -> Path:
-    """Make `out` ready for a new artifact.
+    """Make `out` ready for a new artifact and mark it unfinished.
 
-    A finished artifact (one with a manifest) is only replaced with `overwrite`. An unfinished
-    directory is kept when the command can resume from it (`resumable`), else cleared.
+    Only directories lmforge made are ever cleared: a finished artifact (with a manifest) with
+    `overwrite`; an unfinished one (with the `.lmforge-partial` mark) unless the command
+    resumes from it (`resumable` and no `overwrite`). Anything else that is not empty is refused,
+    so a mistyped --out never deletes a user's files.
     """
     out = Path(out)
-    if (out / MANIFEST).exists():
-        if not overwrite:
+    if out.exists() and not out.is_dir():
+        raise LmforgeError(f"{out} is a file, not a directory.", "Choose another --out.")
+    if out.is_dir() and any(out.iterdir()):
+        finished = (out / MANIFEST).exists()
+        if not finished and not (out / PARTIAL).exists():
+            raise LmforgeError(
+                f"{out} is not empty and was not made by lmforge.",
+                "Choose a new or empty --out directory.",
+            )
+        if finished and not overwrite:
             raise LmforgeError(
                 f"{out} already holds a finished artifact.",
                 "Choose another --out or pass --overwrite.",
             )
-        shutil.rmtree(out)
-    elif out.exists() and not out.is_dir():
-        raise LmforgeError(f"{out} is a file, not a directory.", "Choose another --out.")
-    elif out.exists() and any(out.iterdir()) and not resumable:
-        shutil.rmtree(out)
+        if finished or overwrite or not resumable:
+            shutil.rmtree(out)
     out.mkdir(parents=True, exist_ok=True)
+    (out / PARTIAL).touch()
     return out
 
 
@@ -103,7 +112,7 @@ def write_manifest(
     manifest = {
         "kind": kind,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": sys.argv[:1] and [Path(sys.argv[0]).name, *sys.argv[1:]],
+        "command": [Path(sys.argv[0]).name, *sys.argv[1:]] if sys.argv else [],
         "config": _jsonable(config),
         "versions": versions(),
         "inputs": {
@@ -118,6 +127,7 @@ def write_manifest(
     tmp = out / f".{MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, out / MANIFEST)
+    (out / PARTIAL).unlink(missing_ok=True)
     return manifest
 
 

@@ -88,7 +88,7 @@ def test_lab_json_counts_and_hashes_match_the_files(small_lab):
     on_disk = {
         p.relative_to(small_lab).as_posix()
         for p in small_lab.rglob("*")
-        if p.is_file() and p.name not in ("lab.json", "lmforge.json")
+        if p.is_file() and p.name not in ("lab.json", "lmforge.json") and p.name[0] != "."
     }
     assert set(lab["files"]) == on_disk
     for name, digest in lab["files"].items():

@@ -42,11 +42,13 @@ app.add_typer(stages.model_app, name="model")
 app.add_typer(stages.inspect_app, name="inspect")
 app.command("pretrain")(stages.pretrain)
 app.command("sft")(stages.sft)
+app.command("merge")(stages.merge)
 app.command("generate")(use.generate)
 app.command("chat")(use.chat)
 app.command("eval")(evaluate.eval_command)
 app.command("lineage")(lineage.lineage)
 app.command("quickstart")(quickstart.quickstart)
+app.add_typer(__import__("lmforge.cli.prompt", fromlist=["app"]).app, name="prompt")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -55,7 +57,12 @@ def main(argv: list[str] | None = None) -> None:
     err = Console(stderr=True)
     _quiet_libraries()
     try:
-        app(args=argv, prog_name="lmforge", standalone_mode=False)
+        # without standalone mode, Typer returns an exit code (130 for Ctrl-C) instead of exiting
+        code = app(args=argv, prog_name="lmforge", standalone_mode=False)
+        if code == 130:
+            raise KeyboardInterrupt
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
     except click.ClickException as e:

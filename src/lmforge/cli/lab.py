@@ -24,9 +24,8 @@ def generate(
 ) -> None:
     """Write the lab world: raw text with planted noise, SFT, preferences, eval, arithmetic, RAG."""
     from lmforge.lab.generate import generate_lab
-    from lmforge.runs import prepare_out_dir
 
-    out = prepare_out_dir(out, overwrite=overwrite)
-    summary = generate_lab(out, seed=seed, langs=tuple(langs.split(",")), size=size)
+    langs_tuple = tuple(langs.split(","))
+    summary = generate_lab(out, seed=seed, langs=langs_tuple, size=size, overwrite=overwrite)
     rprint(f"[green]Lab world written to[/] {out}")
     rprint(summary)

@@ -22,20 +22,24 @@ from lmforge.lab.raw import build_raw
 from lmforge.lab.sizes import LabSize, size_for
 from lmforge.lab.text import LANGS
 from lmforge.lab.world import World, build_world
-from lmforge.runs import write_manifest
+from lmforge.runs import prepare_out_dir, write_manifest
 
 GENERATOR = "lmforge.lab/1"
 SHARD_SIZE = 500  # raw documents per shard
 
 
 def generate_lab(
-    out: Path, seed: int = 0, langs: tuple[str, ...] = ("en", "ko"), size: str = "small"
+    out: Path,
+    seed: int = 0,
+    langs: tuple[str, ...] = ("en", "ko"),
+    size: str = "small",
+    overwrite: bool = False,
 ) -> dict[str, int]:
     """Write the lab world for `seed` into `out`; return the record count of every file."""
     out = Path(out)
     langs = _check_langs(langs)
     spec = size_for(size)
-    _check_out(out)
+    prepare_out_dir(out, overwrite=overwrite)
     world = build_world(seed, spec.entities, spec.rag_entities)
     jsonl = _datasets(seed, world, langs, spec)
     counts = {path: write_jsonl(out / path, records) for path, records in jsonl.items()}
@@ -89,15 +93,6 @@ def _check_langs(langs: tuple[str, ...] | list[str] | str) -> tuple[str, ...]:
     return tuple(lang for lang in LANGS if lang in langs)
 
 
-def _check_out(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise LmforgeError(
-            f"{out} already exists and is not an empty directory.",
-            "Choose a new or empty --out directory.",
-        )
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def _dumps(obj: Any) -> str:
     return json.dumps(obj, ensure_ascii=False, indent=2) + "\n"
 
@@ -114,7 +109,7 @@ def _write_lab_json(
     files = {
         p.relative_to(out).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(out.rglob("*"))
-        if p.is_file() and p.name not in ("lab.json", "lmforge.json")
+        if p.is_file() and p.name not in ("lab.json", "lmforge.json") and p.name[0] != "."
     }
     lab = {
         "generator": GENERATOR,

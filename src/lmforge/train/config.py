@@ -27,6 +27,9 @@ class TrainConfig(BaseModel):
     seed: int = 0
     precision: str = Field("auto", pattern="^(auto|fp32|bf16|fp16)$")
     keep_checkpoints: bool = False
+    optimizer: str = Field(
+        "adamw", pattern="^(adamw|paged_adamw_8bit)$", description="paged 8-bit needs a GPU"
+    )
 
     @model_validator(mode="after")
     def _length_given(self) -> TrainConfig:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +22,7 @@ import torch
 from accelerate import Accelerator
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from lmforge.errors import LmforgeError
 from lmforge.train.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from lmforge.train.config import TrainConfig
 from lmforge.train.order import RowOrder
@@ -54,7 +57,10 @@ def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.
         {"params": [p for p in params if p.ndim >= 2], "weight_decay": config.weight_decay},
         {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0},
     ]
-    return torch.optim.AdamW(
+    adamw = torch.optim.AdamW
+    if config.optimizer == "paged_adamw_8bit":  # QLoRA's optimizer; bitsandbytes, GPU only
+        from bitsandbytes.optim import PagedAdamW8bit as adamw
+    return adamw(
         [g for g in groups if g["params"]], lr=config.lr, betas=(config.beta1, config.beta2)
     )
 
@@ -107,7 +113,7 @@ def train(
     total_steps = config.total_steps(len(train_rows), world)
     optimizer = build_optimizer(model, config)
     scheduler = warmup_cosine(optimizer, config.warmup_steps, total_steps, config.min_lr_ratio)
-    start_step = _resume(out, model, optimizer, scheduler)
+    start_step = _resume(out, model, optimizer, scheduler, config)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     order = RowOrder(len(train_rows), config.seed)
@@ -115,37 +121,35 @@ def train(
     loop = _Loop(accelerator, model, objective, optimizer, config, train_rows, order)
 
     tokens, loss, eval_loss, t0 = 0, float("nan"), None, time.perf_counter()
-    step = start_step
-    with _progress(accelerator.is_main_process, description) as progress:
+    with (
+        _progress(accelerator.is_main_process, description) as progress,
+        _stop_at_step_end() as stop,
+    ):
         task = progress.add_task(description, total=total_steps, completed=start_step, info="")
-        try:
-            for step in range(start_step, total_steps):
-                loss, grad_norm, step_tokens = loop.step(step)
-                scheduler.step()
-                tokens += step_tokens
-                done = step + 1
-                record = {"step": done, "loss": loss, "lr": scheduler.get_last_lr()[0]}
-                record |= {"grad_norm": grad_norm, "tokens": step_tokens}
-                if (
-                    eval_rows is not None
-                    and len(eval_rows)
-                    and (done % config.eval_every == 0 or done == total_steps)
-                ):
-                    eval_loss = evaluate_loss(
-                        model, objective, eval_rows, config.micro_batch_size, accelerator.device
-                    )
-                    record["eval_loss"] = eval_loss
-                if done % config.log_every == 0 or "eval_loss" in record:
-                    log.write(record)
-                rate = tokens * world / max(time.perf_counter() - t0, 1e-9)
-                progress.update(task, advance=1, info=f"loss {loss:.3f} · {rate:,.0f} tok/s")
-                if done % config.save_every == 0 and done < total_steps:
-                    _save(accelerator, out, done, model, optimizer, scheduler)
-        except KeyboardInterrupt:
-            # a clean stop keeps all finished steps: the same command resumes from here
-            if step > start_step:
-                _save(accelerator, out, step, model, optimizer, scheduler)
-            raise
+        for step in range(start_step, total_steps):
+            loss, grad_norm, step_tokens = loop.step(step)
+            scheduler.step()
+            tokens += step_tokens
+            done = step + 1
+            record = {"step": done, "loss": loss, "lr": scheduler.get_last_lr()[0]}
+            record |= {"grad_norm": grad_norm, "tokens": step_tokens}
+            if (
+                eval_rows is not None
+                and len(eval_rows)
+                and (done % config.eval_every == 0 or done == total_steps)
+            ):
+                eval_loss = evaluate_loss(
+                    model, objective, eval_rows, config.micro_batch_size, accelerator.device
+                )
+                record["eval_loss"] = eval_loss
+            if done % config.log_every == 0 or "eval_loss" in record:
+                log.write(record)
+            rate = tokens * world / max(time.perf_counter() - t0, 1e-9)
+            progress.update(task, advance=1, info=f"loss {loss:.3f} · {rate:,.0f} tok/s")
+            if stop.requested or (done % config.save_every == 0 and done < total_steps):
+                _save(accelerator, out, done, model, optimizer, scheduler, config)
+            if stop.requested:  # Ctrl-C: the finished steps are saved; the same command resumes
+                raise KeyboardInterrupt
     seconds = time.perf_counter() - t0
     return TrainResult(
         steps=total_steps,
@@ -202,24 +206,63 @@ def _to(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def _resume(out: Path, model, optimizer, scheduler) -> int:
+def _resume(out: Path, model, optimizer, scheduler, config: TrainConfig) -> int:
     ckpt = latest_checkpoint(out)
     if ckpt is None:
         return 0
     state = load_checkpoint(ckpt)
+    _check_same_settings(ckpt, state.get("config", {}), config.model_dump())
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     return state["step"]
 
 
-def _save(accelerator, out, step, model, optimizer, scheduler) -> None:
+class _StopRequest:
+    requested = False
+
+
+@contextlib.contextmanager
+def _stop_at_step_end():
+    """Turn the first Ctrl-C into a request to stop after the current step, so the checkpoint
+    written then is exact; a second Ctrl-C stops at once."""
+    request = _StopRequest()
+    if threading.current_thread() is not threading.main_thread():
+        yield request  # signal handlers can only be set from the main thread
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        if request.requested:
+            raise KeyboardInterrupt
+        request.requested = True
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield request
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check_same_settings(ckpt: Path, saved: dict, current: dict) -> None:
+    # resuming under other settings would silently mix two different runs
+    changed = {k: (saved[k], current.get(k)) for k in saved if saved[k] != current.get(k)}
+    if changed:
+        what = ", ".join(f"{k}: {a!r} then, {b!r} now" for k, (a, b) in changed.items())
+        raise LmforgeError(
+            f"{ckpt.parent.parent} holds an unfinished run with other settings ({what}).",
+            "Run with the same settings to resume it, or pass --overwrite to start over.",
+        )
+
+
+def _save(accelerator, out, step, model, optimizer, scheduler, config) -> None:
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         state = {
             "model": accelerator.unwrap_model(model).state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
+            "config": config.model_dump(),
         }
         save_checkpoint(out, step, state)
     accelerator.wait_for_everyone()
