@@ -68,3 +68,54 @@ def train_config(
             f"{'.'.join(map(str, err['loc'])) or 'config'}: {err['msg']}" for err in e.errors()
         )
         raise LmforgeError(f"invalid training settings: {problems}.") from None
+
+
+# Parameter-efficient fine-tuning (`lmforge sft --peft ...`); see docs/finetuning.md.
+Peft = Annotated[
+    str,
+    typer.Option(
+        "--peft",
+        help="Which parameters train: none | lora | dora | ia3 | prefix | prompt | ptuning | "
+        "llama-adapter | bottleneck | qlora | head-only.",
+    ),
+]
+LoraR = Annotated[int, typer.Option("--lora-r", help="LoRA/DoRA/QLoRA rank.")]
+LoraAlpha = Annotated[int, typer.Option("--lora-alpha", help="LoRA scale: alpha / r.")]
+LoraDropout = Annotated[float, typer.Option("--lora-dropout", help="Dropout on LoRA's input.")]
+TargetModules = Annotated[
+    str | None,
+    typer.Option(
+        "--target-modules",
+        help="Comma list of module names to adapt (default: attention and MLP projections).",
+    ),
+]
+RsLora = Annotated[bool, typer.Option("--rslora", help="Rank-stabilised LoRA: alpha / sqrt(r).")]
+NumVirtualTokens = Annotated[
+    int,
+    typer.Option("--num-virtual-tokens", help="Length of prefix/prompt/p-tuning/llama-adapter."),
+]
+AdapterSize = Annotated[int, typer.Option("--adapter-size", help="Bottleneck adapter width.")]
+AdapterStyle = Annotated[
+    str,
+    typer.Option(
+        "--adapter-style", help="houlsby (after attention and MLP) | pfeiffer (after MLP)."
+    ),
+]
+NonLinearity = Annotated[
+    str, typer.Option("--non-linearity", help="Bottleneck activation: relu | gelu | silu | tanh.")
+]
+
+
+def peft_options(target_modules: str | None = None, **values):
+    """PeftOptions from CLI values, with invalid ones reported as one sentence."""
+    from lmforge.train.methods import PeftOptions
+
+    if target_modules is not None:
+        values["target_modules"] = [t.strip() for t in target_modules.split(",") if t.strip()]
+    try:
+        return PeftOptions(**values)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(map(str, err['loc']))}: {err['msg']}" for err in e.errors()
+        )
+        raise LmforgeError(f"invalid fine-tuning settings: {problems}.") from None

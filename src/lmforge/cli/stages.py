@@ -1,4 +1,4 @@
-"""`lmforge model init`, `lmforge pretrain`, `lmforge sft`, `lmforge inspect template`."""
+"""`lmforge model init`, `pretrain`, `sft` (with `--peft`), `merge`, `inspect template`."""
 
 from __future__ import annotations
 
@@ -33,49 +33,100 @@ def init(
     rprint(f"[green]Model written to[/] {out} ({metrics['parameters']:,} parameters)")
 
 
-def _training_command(run_name: str, defaults: dict, help_text: str):
-    """A CLI command for a training stage; every stage takes the same training options."""
-
-    def command(
-        model: o.ModelDir,
-        data: o.DataPaths,
-        out: o.Out,
-        steps: o.Steps = None,
-        epochs: o.Epochs = None,
-        lr: o.Lr = None,
-        batch_size: o.BatchSize = None,
-        grad_accum: o.GradAccum = None,
-        seq_len: o.SeqLen = None,
-        seed: o.Seed = None,
-        config: o.ConfigFile = None,
-        set_: o.Sets = None,
-        overwrite: o.Overwrite = False,
-    ) -> None:
-        module = importlib.import_module(f"lmforge.train.{run_name}")
-        cfg = o.train_config(
-            config, set_, defaults, max_steps=steps, epochs=epochs, lr=lr,
-            micro_batch_size=batch_size, grad_accum=grad_accum, seq_len=seq_len, seed=seed,
-        )  # fmt: skip
-        metrics = getattr(module, run_name)(model, data, out, cfg, overwrite=overwrite)
-        rprint(
-            f"[green]Done:[/] {metrics['steps']} steps, final loss {metrics['final_loss']:.4f}, "
-            f"{metrics['tokens_per_s']:,.0f} tokens/s. Model written to {out}"
-        )
-
-    command.__doc__ = help_text
-    return command
+def _train(run_name: str, defaults: dict, model, data, out, overwrite, flags, **kwargs) -> dict:
+    module = importlib.import_module(f"lmforge.train.{run_name}")
+    cfg = o.train_config(flags.pop("config"), flags.pop("set_"), defaults, **flags)
+    metrics = getattr(module, run_name)(model, data, out, cfg, overwrite=overwrite, **kwargs)
+    rprint(
+        f"[green]Done:[/] {metrics['steps']} steps, final loss {metrics['final_loss']:.4f}, "
+        f"{metrics['tokens_per_s']:,.0f} tokens/s. Written to {out}"
+    )
+    return metrics
 
 
-pretrain = _training_command(
-    "pretrain",
-    PRETRAIN_DEFAULTS,
-    'Pretrain on `{"text": ...}` JSONL (next-token loss, packed rows). Resumes if killed.',
-)
-sft = _training_command(
-    "sft",
-    SFT_DEFAULTS,
-    'Fine-tune on chat records `{"messages": [...]}`; loss on the assistant\'s tokens only.',
-)
+def _flags(steps, epochs, lr, batch_size, grad_accum, seq_len, seed, config, set_) -> dict:
+    return dict(
+        max_steps=steps, epochs=epochs, lr=lr, micro_batch_size=batch_size,
+        grad_accum=grad_accum, seq_len=seq_len, seed=seed, config=config, set_=set_,
+    )  # fmt: skip
+
+
+def pretrain(
+    model: o.ModelDir,
+    data: o.DataPaths,
+    out: o.Out,
+    steps: o.Steps = None,
+    epochs: o.Epochs = None,
+    lr: o.Lr = None,
+    batch_size: o.BatchSize = None,
+    grad_accum: o.GradAccum = None,
+    seq_len: o.SeqLen = None,
+    seed: o.Seed = None,
+    config: o.ConfigFile = None,
+    set_: o.Sets = None,
+    overwrite: o.Overwrite = False,
+) -> None:
+    """Pretrain on `{"text": ...}` JSONL (next-token loss, packed rows). Resumes if killed."""
+    flags = _flags(steps, epochs, lr, batch_size, grad_accum, seq_len, seed, config, set_)
+    _train("pretrain", PRETRAIN_DEFAULTS, model, data, out, overwrite, flags)
+
+
+def sft(
+    model: o.ModelDir,
+    data: o.DataPaths,
+    out: o.Out,
+    steps: o.Steps = None,
+    epochs: o.Epochs = None,
+    lr: o.Lr = None,
+    batch_size: o.BatchSize = None,
+    grad_accum: o.GradAccum = None,
+    seq_len: o.SeqLen = None,
+    seed: o.Seed = None,
+    config: o.ConfigFile = None,
+    set_: o.Sets = None,
+    overwrite: o.Overwrite = False,
+    peft: o.Peft = "none",
+    lora_r: o.LoraR = 8,
+    lora_alpha: o.LoraAlpha = 16,
+    lora_dropout: o.LoraDropout = 0.05,
+    target_modules: o.TargetModules = None,
+    rslora: o.RsLora = False,
+    num_virtual_tokens: o.NumVirtualTokens = 8,
+    adapter_size: o.AdapterSize = 16,
+    adapter_style: o.AdapterStyle = "houlsby",
+    non_linearity: o.NonLinearity = "relu",
+) -> None:
+    """Fine-tune on chat records `{"messages": [...]}`; loss on the assistant's tokens only.
+
+    --peft picks which parameters train (default: all); adapters are saved in peft's format.
+    """
+    options = o.peft_options(
+        method=peft, lora_r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+        target_modules=target_modules, rslora=rslora, num_virtual_tokens=num_virtual_tokens,
+        adapter_size=adapter_size, adapter_style=adapter_style, non_linearity=non_linearity,
+    )  # fmt: skip
+    flags = _flags(steps, epochs, lr, batch_size, grad_accum, seq_len, seed, config, set_)
+    metrics = _train("sft", SFT_DEFAULTS, model, data, out, overwrite, flags, peft=options)
+    rprint(
+        f"--peft {peft}: {metrics['trainable_parameters']:,} of "
+        f"{metrics['total_parameters']:,} parameters trained "
+        f"({metrics['trainable_percent']:.2f}%)"
+    )
+
+
+def merge(
+    model: o.ModelDir,
+    adapter: Annotated[
+        Path, typer.Option("--adapter", "-a", help="Adapter directory (`sft --peft` output).")
+    ],
+    out: o.Out,
+    overwrite: o.Overwrite = False,
+) -> None:
+    """Merge a LoRA, DoRA or IA3 adapter into its base model: a plain Hugging Face model."""
+    from lmforge.train.merge import merge as merge_adapter
+
+    metrics = merge_adapter(model, adapter, out, overwrite=overwrite)
+    rprint(f"[green]Merged[/] {metrics['method']} adapter into {model}: written to {out}")
 
 
 @inspect_app.command("template")

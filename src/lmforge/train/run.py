@@ -10,12 +10,15 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 from lmforge.errors import LmforgeError
 from lmforge.models.io import load_model, save_model
 from lmforge.runs import prepare_out_dir, write_manifest
 from lmforge.train.checkpoint import checkpoint_dir
 from lmforge.train.config import TrainConfig
 from lmforge.train.loop import make_accelerator, result_dict, train
+from lmforge.train.methods import Method
 from lmforge.train.packing import PackedRows
 
 
@@ -28,31 +31,53 @@ def fit_and_save(
     build_rows: Callable[[object], tuple[PackedRows, dict]],
     objective,
     overwrite: bool = False,
+    method: Method | None = None,
 ) -> dict:
-    """Train `model_dir` on the rows `build_rows(tokenizer)` makes; save it to `out`."""
+    """Train `model_dir` on the rows `build_rows(tokenizer)` makes; save it to `out`.
+
+    `method` (a PEFT method, see `train.methods`) chooses which parameters train and how the
+    result is saved; without it every parameter trains and the whole model is saved.
+    """
+    if method is not None:
+        method.check()
     out = prepare_out_dir(out, overwrite=overwrite, resumable=True)
-    model, tokenizer = load_model(model_dir)
+    model, tokenizer = method.load(model_dir) if method else load_model(model_dir)
+    extra = method.virtual_tokens if method else 0
     limit = getattr(model.config, "max_position_embeddings", None)
-    if limit is not None and config.seq_len > limit:
+    if limit is not None and config.seq_len + extra > limit:
+        virtual = f" plus {extra} virtual tokens" if extra else ""
         raise LmforgeError(
-            f"--seq-len {config.seq_len} is longer than the model's context ({limit} tokens).",
-            f"Use --seq-len {limit} or less.",
+            f"--seq-len {config.seq_len}{virtual} is longer than the model's context "
+            f"({limit} tokens).",
+            f"Use --seq-len {limit - extra} or less.",
         )
     rows, data_metrics = build_rows(tokenizer)
     if len(rows) == 0:
         raise LmforgeError(f"the data in {data[0]} gave no training tokens.")
     train_rows, eval_rows = rows.split(config.eval_fraction, config.seed)
+    method_metrics, method_config = {}, {}
+    if method is not None:
+        torch.manual_seed(config.seed)  # adapters initialise from the run's seed: reruns agree
+        model, objective = method.prepare(model), method.objective(objective)
+        method_metrics, method_config = method.counts(model), method.options.for_manifest()
+        if method.optimizer:
+            config = config.model_copy(update={"optimizer": method.optimizer})
     accelerator = make_accelerator(config.precision)
     result = train(model, objective, train_rows, config, out, eval_rows, accelerator, kind)
-    metrics = {**data_metrics, **result_dict(result), "rows": len(train_rows)}
+    metrics = {**data_metrics, **result_dict(result), "rows": len(train_rows), **method_metrics}
     if accelerator.is_main_process:
-        save_model(accelerator.unwrap_model(model), tokenizer, out)
+        unwrapped = accelerator.unwrap_model(model)
+        if method is not None:
+            method.save(unwrapped, tokenizer, out)
+        else:
+            save_model(unwrapped, tokenizer, out)
         if not config.keep_checkpoints:
             shutil.rmtree(checkpoint_dir(out), ignore_errors=True)
         inputs = {
             "model": model_dir,
             **{f"data{i}" if i else "data": p for i, p in enumerate(data)},
         }
-        write_manifest(out, kind, config.model_dump(), inputs, metrics)
+        kind = (method and method.kind) or kind
+        write_manifest(out, kind, config.model_dump() | method_config, inputs, metrics)
     accelerator.wait_for_everyone()
     return metrics
