@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lmforge.cli import data, evaluate, lab, lineage, quickstart, stages, tokenizer, use
+from lmforge.cli import data, evaluate, lab, lineage, prompt, quickstart, stages, tokenizer, use
 from lmforge.errors import LmforgeError
 
 app = typer.Typer(
@@ -48,7 +48,7 @@ app.command("chat")(use.chat)
 app.command("eval")(evaluate.eval_command)
 app.command("lineage")(lineage.lineage)
 app.command("quickstart")(quickstart.quickstart)
-app.add_typer(__import__("lmforge.cli.prompt", fromlist=["app"]).app, name="prompt")
+app.add_typer(prompt.app, name="prompt")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,0 +1,88 @@
+"""`lmforge prompt render|run`: see the exact prompt of a strategy, or score it on a task."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from lmforge.cli.options import Out, Overwrite
+
+app = typer.Typer(help="Prompting strategies: render a prompt, or score a strategy on a task.")
+
+Model = Annotated[
+    str, typer.Option("--model", "-m", help="Model directory, openai/<model> or scripted.")
+]
+TaskOpt = Annotated[str, typer.Option("--task", "-t", help="lab-qa, lab-arith or a .jsonl file.")]
+Data = Annotated[Path | None, typer.Option(help="Lab world directory for lab tasks.")]
+Strategy = Annotated[str, typer.Option(help="direct | cot | fewshot-cot | sc | l2m | ps | ps+.")]
+Shots = Annotated[int, typer.Option(help="Demonstrations per prompt (direct, fewshot-cot, sc).")]
+Selection = Annotated[str, typer.Option(help="How demonstrations are chosen: random | knn.")]
+Mode = Annotated[str, typer.Option(help="auto | chat | completion.")]
+Seed = Annotated[int, typer.Option(help="Seed for demonstration choice and sampling.")]
+
+
+def render(
+    model: Model,
+    task: TaskOpt,
+    data: Data = None,
+    strategy: Strategy = "direct",
+    shots: Shots = 0,
+    index: Annotated[int, typer.Option(help="Which example of the task.")] = 0,
+    selection: Selection = "random",
+    mode: Mode = "auto",
+    seed: Seed = 0,
+) -> None:
+    """Print the exact first prompt the strategy sends for one example."""
+    from lmforge.errors import LmforgeError
+    from lmforge.eval.task import load_task
+    from lmforge.infer.backends import load_backend
+    from lmforge.prompting.run import build_strategy, first_prompt
+
+    loaded = load_task(task, data)
+    if not 0 <= index < len(loaded):
+        raise LmforgeError(f"index {index} is outside the task's {len(loaded)} examples.")
+    backend = load_backend(model)
+    chosen = build_strategy(strategy, backend, loaded, data, shots, selection, seed, mode)
+    prompt = first_prompt(chosen, backend, loaded.examples[index])
+    if isinstance(prompt, list):
+        typer.echo(json.dumps(prompt, indent=2, ensure_ascii=False))
+        text = backend.render(prompt)
+        if text is not None:
+            typer.echo("--- as the model sees it (chat template applied) ---")
+            typer.echo(text)
+    else:
+        typer.echo(prompt)
+
+
+def run(
+    model: Model,
+    task: TaskOpt,
+    out: Out,
+    data: Data = None,
+    strategy: Strategy = "direct",
+    shots: Shots = 0,
+    samples: Annotated[int, typer.Option(help="Samples for self-consistency (sc).")] = 5,
+    limit: Annotated[int | None, typer.Option(help="Only the first N examples.")] = None,
+    selection: Selection = "random",
+    mode: Mode = "auto",
+    seed: Seed = 0,
+    cache: Annotated[Path | None, typer.Option(help="Cache deterministic calls here.")] = None,
+    overwrite: Overwrite = False,
+) -> None:
+    """Score a strategy on a task: results.json, traces.jsonl and a manifest in --out."""
+    from lmforge.prompting.run import run_prompting
+
+    results = run_prompting(
+        model, task, out, strategy, data, shots, samples, limit, selection, seed, mode, cache,
+        overwrite,
+    )  # fmt: skip
+    metrics = ", ".join(f"{k} {v:.3f}" for k, v in results["metrics"].items())
+    typer.echo(f"{results['task']} {strategy} ({results['n']} examples): {metrics}")
+    typer.echo(f"Wrote {out}/results.json and traces.jsonl")
+
+
+app.command("render")(render)
+app.command("run")(run)

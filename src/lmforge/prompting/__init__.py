@@ -1,0 +1,4 @@
+"""Prompting: templates (instruction + demonstrations + query), demonstration selection,
+strategies (direct, CoT, few-shot CoT, self-consistency, least-to-most, plan-and-solve) and
+scoring a strategy on an eval task (`lmforge prompt render|run`). See docs/prompting.md.
+"""
