@@ -12,7 +12,10 @@ The contract every part follows:
   `Quarantined` record (file, line, error, raw) instead of an exception.
 - `curate.py` wires reader -> steps -> outputs and checks read = kept + dropped + quarantined.
 
-First-cut steps (`filters.py`): `BoilerplateLineRemover` (line patterns in `boilerplate.py`),
-`JunkFilter` (measurements in `textstats.py`), `ExactDedup`. Run them all with
-`lmforge.data.curate.curate_basic(inputs, out)` or `lmforge data curate -i raw/ --out DIR`.
+Steps: `filters.py` (`BoilerplateLineRemover`, `JunkFilter`, `ExactDedup`), `pii.py`
+(`PiiRedactor`), `quality.py` / `quality_web.py` (Gopher, C4, FineWeb, Korean filters),
+`dedup.py` (`MinHashDedup`). `recipe.py` reads YAML recipes (`recipes/data/`);
+`curate.curate(inputs, out, steps)` runs any list of steps, `curate_basic` the basic recipe.
+CLI: `lmforge data curate [--recipe R]`, `lmforge data pii`, `lmforge data dedup`.
+See docs/curation.md.
 """
