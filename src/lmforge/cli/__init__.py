@@ -15,7 +15,18 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from lmforge.cli import data, evaluate, lab, lineage, prompt, quickstart, stages, tokenizer, use
+from lmforge.cli import (
+    data,
+    evaluate,
+    lab,
+    lineage,
+    prompt,
+    quickstart,
+    serve,
+    stages,
+    tokenizer,
+    use,
+)
 from lmforge.errors import LmforgeError
 
 app = typer.Typer(
@@ -43,11 +54,14 @@ app.add_typer(stages.inspect_app, name="inspect")
 app.command("pretrain")(stages.pretrain)
 app.command("sft")(stages.sft)
 app.command("merge")(stages.merge)
+for _name in ("reward", "align", "plan"):  # alignment and memory planning
+    app.command(_name)(getattr(stages, _name))
 app.command("generate")(use.generate)
 app.command("chat")(use.chat)
 app.command("eval")(evaluate.eval_command)
 app.command("lineage")(lineage.lineage)
 app.command("quickstart")(quickstart.quickstart)
+app.command("serve")(serve.serve)
 app.add_typer(prompt.app, name="prompt")
 
 

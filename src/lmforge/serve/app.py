@@ -1,0 +1,133 @@
+"""The FastAPI app: routes, API key check, body size limit, and the engine's life cycle.
+
+    from lmforge.serve import create_app, serve
+    app = create_app("quickstart/sft", api_key="secret")   # any ASGI server can run it
+    serve("quickstart/sft", port=8000)                      # what `lmforge serve` runs
+
+Routes: `GET /v1/models`, `POST /v1/chat/completions`, `POST /v1/completions`,
+`POST /tokenize`, `POST /detokenize` (vLLM's bodies), `GET /health`; the OpenAPI spec is at
+`/openapi.json`. With an API key every route but `/health` and the spec needs
+`Authorization: Bearer KEY`.
+"""
+
+from __future__ import annotations
+
+import hmac
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from lmforge.infer.generate import encode_prompt
+from lmforge.serve import chat, completions, errors
+from lmforge.serve.engine import Engine
+from lmforge.serve.errors import APIError
+from lmforge.serve.limits import BodyLimit
+from lmforge.serve.schemas import DetokenizeRequest, TokenizeRequest
+from lmforge.serve.state import Served, State, now
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+
+
+def require_key(request: Request, state: State) -> None:
+    """401 unless the request carries the server's key (compared in constant time)."""
+    if state.api_key is None:
+        return
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        token.strip().encode(), state.api_key.encode()
+    ):
+        raise APIError(401, "Incorrect or missing API key: send `Authorization: Bearer <key>`.",
+                       code="invalid_api_key")  # fmt: skip
+
+
+router = APIRouter(dependencies=[Depends(require_key)])
+
+
+@router.get("/v1/models")
+def list_models(state: State) -> dict:
+    """The one model this server serves."""
+    return {"object": "list", "data": [_card(state)]}
+
+
+@router.get("/v1/models/{model_id:path}")
+def get_model(model_id: str, state: State) -> dict:
+    state.check_model(model_id)
+    return _card(state)
+
+
+def _card(state: Served) -> dict:
+    return {"id": state.model_id, "object": "model", "created": state.created,
+            "owned_by": "lmforge", "max_model_len": state.context}  # fmt: skip
+
+
+@router.post("/tokenize")
+def tokenize(body: TokenizeRequest, state: State) -> dict:
+    """Token ids of a prompt, or of chat messages rendered with the generation prompt."""
+    state.check_model(body.model)
+    if (body.prompt is None) == (body.messages is None):
+        raise APIError(400, "Give exactly one of `prompt` and `messages`.", "prompt")
+    if body.messages is not None:
+        ids = encode_prompt(state.tokenizer, [chat._message(m) for m in body.messages])
+    else:
+        tokens = state.tokenizer(body.prompt, add_special_tokens=body.add_special_tokens)
+        ids = list(tokens["input_ids"])
+    return {"count": len(ids), "max_model_len": state.context, "tokens": ids}
+
+
+@router.post("/detokenize")
+def detokenize(body: DetokenizeRequest, state: State) -> dict:
+    state.check_model(body.model)
+    state.check_ids(body.tokens, "tokens")
+    return {"prompt": state.tokenizer.decode(body.tokens)}
+
+
+def create_app(
+    model_dir: str | Path | None = None,
+    *,
+    loaded=None,
+    model_id: str | None = None,
+    api_key: str | None = None,
+    max_queue: int = 64,
+    timeout: float = 60.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_batch: int = 8,
+    batch_wait: float = 0.005,
+    threads: int | None = None,
+) -> FastAPI:
+    """An app serving the model in `model_dir` (or `loaded=(model, tokenizer)`)."""
+    if loaded is None:
+        from lmforge.models.io import load_model
+
+        loaded = load_model(model_dir)
+    model, tokenizer = loaded
+    model.eval()
+    name = model_id or (Path(model_dir).resolve().name if model_dir is not None else "model")
+    engine = Engine(model, tokenizer, max_queue, max_batch, batch_wait, threads)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        engine.start()
+        try:
+            yield
+        finally:
+            engine.stop()
+
+    app = FastAPI(title="lmforge serve", version="1", lifespan=lifespan,
+                  summary="An OpenAI-compatible API for one lmforge model.")  # fmt: skip
+    app.state.served = Served(engine, name, timeout, api_key, now())
+    errors.install(app)
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    app.include_router(router)
+    app.include_router(chat.router, dependencies=[Depends(require_key)])
+    app.include_router(completions.router, dependencies=[Depends(require_key)])
+    app.add_api_route("/health", lambda: {"status": "ok"}, methods=["GET"])
+    return app
+
+
+def serve(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, **options) -> None:
+    """Run the server until Ctrl-C (`lmforge serve`); `options` go to `create_app`."""
+    import uvicorn
+
+    app = create_app(model_dir, **options)
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
