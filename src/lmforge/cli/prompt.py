@@ -86,3 +86,34 @@ def run(
 
 app.command("render")(render)
 app.command("run")(run)
+
+
+def self_instruct(
+    model: Model,
+    seed_tasks: Annotated[
+        Path, typer.Option("--seed-tasks", help='JSONL of {"instruction", "input", "output"}.')
+    ],
+    out: Out,
+    n: Annotated[int, typer.Option("--n", help="New instructions to keep.")] = 50,
+    shots: Annotated[int, typer.Option(help="Tasks shown per generation prompt.")] = 8,
+    similarity: Annotated[float, typer.Option(help="ROUGE-L F that counts as a duplicate.")] = 0.7,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 0.7,
+    seed: Seed = 0,
+    overwrite: Overwrite = False,
+) -> None:
+    """Self-Instruct: new chat SFT data from seed tasks (data.jsonl, report.json)."""
+    from lmforge.prompting.self_instruct import SelfInstructConfig, run_self_instruct
+
+    config = SelfInstructConfig(
+        shots=shots, similarity=similarity, temperature=temperature, seed=seed
+    )
+    report = run_self_instruct(model, seed_tasks, out, n, config, overwrite)
+    dropped = ", ".join(f"{k} {v['count']}" for k, v in report["dropped"].items()) or "none"
+    typer.echo(
+        f"{report['generated']} instructions generated, {report['kept']} kept, "
+        f"{report['records']} records; dropped: {dropped}"
+    )
+    typer.echo(f"Wrote {out}/data.jsonl (for lmforge sft) and report.json")
+
+
+app.command("self-instruct")(self_instruct)
