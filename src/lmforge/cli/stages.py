@@ -1,4 +1,5 @@
-"""`lmforge model init`, `pretrain`, `sft` (with `--peft`), `merge`, `inspect template`."""
+"""`lmforge model init`, `pretrain`, `sft` (with `--peft`), `merge`, `inspect template`,
+`reward`, `align` and `plan` (docs/finetuning.md)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ inspect_app = typer.Typer(help="Look inside: what a training example looks like 
 
 PRETRAIN_DEFAULTS = {"epochs": 1.0, "lr": 1e-3, "seq_len": 256}
 SFT_DEFAULTS = {"epochs": 3.0, "lr": 5e-4, "seq_len": 256, "warmup_steps": 5}
+ALIGN_DEFAULTS = {"epochs": 1.0, "lr": 5e-5, "seq_len": 256, "warmup_steps": 5, "weight_decay": 0.0}
+REWARD_DEFAULTS = {"epochs": 1.0, "lr": 1e-4, "seq_len": 256, "warmup_steps": 5}
 
 
 @model_app.command("init")
@@ -139,3 +142,110 @@ def template(
     from lmforge.train.inspect_template import show_template
 
     show_template(model, data, index)
+
+
+def reward(
+    model: o.ModelDir,
+    data: o.DataPaths,
+    out: o.Out,
+    steps: o.Steps = None,
+    epochs: o.Epochs = None,
+    lr: o.Lr = None,
+    batch_size: o.BatchSize = None,
+    grad_accum: o.GradAccum = None,
+    seq_len: o.SeqLen = None,
+    seed: o.Seed = None,
+    config: o.ConfigFile = None,
+    set_: o.Sets = None,
+    overwrite: o.Overwrite = False,
+) -> None:
+    """Train a reward model on preference pairs {"prompt", "chosen", "rejected"} (Bradley–Terry).
+
+    --batch-size counts pairs. The result loads with AutoModelForSequenceClassification.
+    """
+    from lmforge.train.reward import train_reward
+
+    flags = _flags(steps, epochs, lr, batch_size, grad_accum, seq_len, seed, config, set_)
+    cfg = o.train_config(flags.pop("config"), flags.pop("set_"), REWARD_DEFAULTS, **flags)
+    metrics = train_reward(model, data, out, cfg, overwrite=overwrite)
+    accuracy = metrics.get("held_out_reward_accuracy")
+    held = f", held-out pairwise accuracy {accuracy:.3f}" if accuracy is not None else ""
+    rprint(f"[green]Done:[/] {metrics['steps']} steps{held}. Written to {out}")
+
+
+def align(
+    model: o.ModelDir,
+    data: o.DataPaths,
+    out: o.Out,
+    method: Annotated[
+        str, typer.Option("--method", help="dpo | ipo | kto | orpo | simpo.")
+    ] = "dpo",
+    beta: Annotated[
+        float | None,
+        typer.Option(help="β (ORPO: λ). Default 0.1; SimPO 2.0."),
+    ] = None,
+    gamma: Annotated[float, typer.Option(help="SimPO's target margin γ.")] = 0.5,
+    steps: o.Steps = None,
+    epochs: o.Epochs = None,
+    lr: o.Lr = None,
+    batch_size: o.BatchSize = None,
+    grad_accum: o.GradAccum = None,
+    seq_len: o.SeqLen = None,
+    seed: o.Seed = None,
+    config: o.ConfigFile = None,
+    set_: o.Sets = None,
+    overwrite: o.Overwrite = False,
+    peft: o.Peft = "none",
+    lora_r: o.LoraR = 8,
+    lora_alpha: o.LoraAlpha = 16,
+    lora_dropout: o.LoraDropout = 0.05,
+    target_modules: o.TargetModules = None,
+) -> None:
+    """Align a model to preference pairs: DPO, IPO, KTO, ORPO or SimPO.
+
+    Records: {"prompt", "chosen", "rejected"}; --batch-size counts pairs. DPO, IPO and KTO
+    use the starting model as the frozen reference.
+    """
+    from lmforge.train.align import align as run_align
+
+    options = None
+    if peft != "none":
+        options = o.peft_options(
+            method=peft, lora_r=lora_r, lora_alpha=lora_alpha, lora_dropout=lora_dropout,
+            target_modules=target_modules,
+        )  # fmt: skip
+    flags = _flags(steps, epochs, lr, batch_size, grad_accum, seq_len, seed, config, set_)
+    cfg = o.train_config(flags.pop("config"), flags.pop("set_"), ALIGN_DEFAULTS, **flags)
+    metrics = run_align(
+        model, data, out, cfg, method=method, beta=beta, gamma=gamma, overwrite=overwrite,
+        peft=options,
+    )  # fmt: skip
+    accuracy = metrics.get("held_out_reward_accuracy")
+    held = f", held-out reward accuracy {accuracy:.3f}" if accuracy is not None else ""
+    rprint(
+        f"[green]Done:[/] {method}, {metrics['steps']} steps, final loss "
+        f"{metrics['final_loss']:.4f}{held}. Written to {out}"
+    )
+
+
+def plan(
+    model: o.ModelDir,
+    peft: o.Peft = "none",
+    batch: Annotated[int, typer.Option("--batch", help="Rows per micro-batch.")] = 8,
+    seq: Annotated[int, typer.Option("--seq", help="Tokens per row.")] = 1024,
+    precision: Annotated[str, typer.Option(help="fp32 | bf16 | fp16 activations.")] = "fp32",
+) -> None:
+    """Predict peak training memory (weights, gradients, AdamW, activations); loads no weights."""
+    from rich.table import Table
+
+    from lmforge.models.plan import BYTES, human, plan_memory
+
+    if precision not in BYTES:
+        raise typer.BadParameter(f"--precision must be one of {', '.join(BYTES)}.")
+    result = plan_memory(model, peft=peft, batch=batch, seq=seq, precision=precision)
+    table = Table(title=f"{model}: --peft {peft}, batch {batch} × {seq} tokens, {precision}")
+    for column in ("part", "memory", "what"):
+        table.add_column(column)
+    for name, size, what in result.rows():
+        table.add_row(name, human(size), what)
+    rprint(table)

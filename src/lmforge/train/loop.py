@@ -127,12 +127,12 @@ def train(
     ):
         task = progress.add_task(description, total=total_steps, completed=start_step, info="")
         for step in range(start_step, total_steps):
-            loss, grad_norm, step_tokens = loop.step(step)
+            loss, grad_norm, step_tokens, extra = loop.step(step)
             scheduler.step()
             tokens += step_tokens
             done = step + 1
             record = {"step": done, "loss": loss, "lr": scheduler.get_last_lr()[0]}
-            record |= {"grad_norm": grad_norm, "tokens": step_tokens}
+            record |= {"grad_norm": grad_norm, "tokens": step_tokens, **extra}
             if (
                 eval_rows is not None
                 and len(eval_rows)
@@ -169,7 +169,7 @@ class _Loop:
         self.acc, self.model, self.objective = accelerator, model, objective
         self.optimizer, self.config, self.rows, self.order = optimizer, config, rows, order
 
-    def step(self, step: int) -> tuple[float, float | None, int]:
+    def step(self, step: int) -> tuple[float, float | None, int, dict[str, float]]:
         cfg, acc = self.config, self.acc
         # Every process knows every row, so the step's global weight needs no communication.
         everyone = [
@@ -182,15 +182,17 @@ class _Loop:
             self.objective.weight(self.rows.select(idx)) for mine in everyone for idx in mine
         )
         scale = acc.num_processes / max(total_weight, 1)  # DDP averages gradients over processes
-        loss_sum, tokens = 0.0, 0
+        loss_sum, tokens, sums = 0.0, 0, {}
         for i, idx in enumerate(everyone[acc.process_index]):
             batch = _to(self.rows.select(idx), acc.device)
             last = i == cfg.grad_accum - 1
             with contextlib.nullcontext() if last else acc.no_sync(self.model):
                 with acc.autocast():
-                    micro_loss, _ = self.objective.loss(self.model, batch)
+                    micro_loss, metrics = self.objective.loss(self.model, batch)
                 acc.backward(micro_loss * scale)
             loss_sum += float(micro_loss.detach())
+            for key in metrics.keys() - {"weight"}:  # objective metrics are sums, like the loss
+                sums[key] = sums.get(key, 0.0) + float(metrics[key])
             tokens += batch["input_ids"].numel()
         grad_norm = None
         if cfg.max_grad_norm is not None:
@@ -199,7 +201,17 @@ class _Loop:
         self.optimizer.zero_grad(set_to_none=True)
         if acc.num_processes > 1:
             loss_sum = float(acc.reduce(torch.tensor(loss_sum, device=acc.device), "sum"))
-        return loss_sum / max(total_weight, 1), grad_norm, tokens
+            sums = _reduce_sums(acc, sums)
+        extra = {key: sums[key] / max(total_weight, 1) for key in sorted(sums)}
+        return loss_sum / max(total_weight, 1), grad_norm, tokens, extra
+
+
+def _reduce_sums(acc, sums: dict[str, float]) -> dict[str, float]:
+    if not sums:
+        return sums
+    keys = sorted(sums)
+    total = acc.reduce(torch.tensor([sums[k] for k in keys], device=acc.device), "sum")
+    return dict(zip(keys, total.tolist(), strict=True))
 
 
 def _to(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:

@@ -32,11 +32,15 @@ def fit_and_save(
     objective,
     overwrite: bool = False,
     method: Method | None = None,
+    after_train: Callable[[torch.nn.Module, PackedRows], dict] | None = None,
+    extra_config: dict | None = None,
 ) -> dict:
     """Train `model_dir` on the rows `build_rows(tokenizer)` makes; save it to `out`.
 
     `method` (a PEFT method, see `train.methods`) chooses which parameters train and how the
     result is saved; without it every parameter trains and the whole model is saved.
+    `after_train(model, held_out_rows)` adds metrics (e.g. held-out reward accuracy) and
+    `extra_config` settings (e.g. the alignment objective's) to the manifest.
     """
     if method is not None:
         method.check()
@@ -67,6 +71,8 @@ def fit_and_save(
     metrics = {**data_metrics, **result_dict(result), "rows": len(train_rows), **method_metrics}
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)
+        if after_train is not None:  # e.g. held-out reward accuracy, into the manifest
+            metrics |= after_train(unwrapped, eval_rows)
         if method is not None:
             method.save(unwrapped, tokenizer, out)
         else:
@@ -78,6 +84,7 @@ def fit_and_save(
             **{f"data{i}" if i else "data": p for i, p in enumerate(data)},
         }
         kind = (method and method.kind) or kind
-        write_manifest(out, kind, config.model_dump() | method_config, inputs, metrics)
+        settings = config.model_dump() | method_config | (extra_config or {})
+        write_manifest(out, kind, settings, inputs, metrics)
     accelerator.wait_for_everyone()
     return metrics
