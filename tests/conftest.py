@@ -43,3 +43,23 @@ def tiny_model_dir(tmp_path_factory, tokenizer_dir) -> Path:
     out = tmp_path_factory.mktemp("model") / "tiny"
     init_model(tokenizer_dir, out, size="tiny", seed=0)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_lab(tmp_path_factory) -> Path:
+    """The tiny lab world (seed 0), generated once per test session."""
+    from lmforge.lab.generate import generate_lab
+
+    out = tmp_path_factory.mktemp("lab") / "tiny"
+    generate_lab(out, seed=0, size="tiny")
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_lab(tmp_path_factory) -> Path:
+    """The small lab world (seed 0), the quickstart's, generated once per test session."""
+    from lmforge.lab.generate import generate_lab
+
+    out = tmp_path_factory.mktemp("lab") / "small"
+    generate_lab(out, seed=0, size="small")
+    return out

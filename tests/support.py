@@ -16,3 +16,35 @@ def single_thread():
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def first_step_gradients(model, objective, rows, config, out) -> list[torch.Tensor]:
+    """The gradients the shared loop hands to the optimizer at its first step."""
+    from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+    from lmforge.train.loop import train
+
+    grads: list[torch.Tensor] = []
+
+    def capture(optimizer, args, kwargs):
+        grads.extend(p.grad.clone() for g in optimizer.param_groups for p in g["params"])
+
+    hook = register_optimizer_step_pre_hook(capture)
+    try:
+        train(model, objective, rows, config, out)
+    finally:
+        hook.remove()
+    return grads
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str]:
+    """Run `lmforge ARGV` in this process: (exit code, everything it printed)."""
+    import pytest
+
+    from lmforge.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(list(argv))
+        raise SystemExit(0)
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, captured.out + captured.err

@@ -14,14 +14,7 @@ import pytest
 from lmforge.cli import app, main
 from lmforge.errors import LmforgeError
 from lmforge.models.io import load_tokenizer
-
-
-def run(capsys, *argv: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code or 0, captured.out + captured.err
+from support import run_cli as run
 
 
 def _commands(group, prefix=()):

@@ -1,4 +1,4 @@
-"""Lab worlds for the curation tests, generated once per session (well under a second each)."""
+"""Raw documents of the session's lab worlds (`tiny_lab`, `small_lab` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
-from lmforge.lab.generate import generate_lab
 
 
 def lab_docs(root: Path) -> tuple[list[dict], dict[str, dict]]:
@@ -19,20 +17,6 @@ def lab_docs(root: Path) -> tuple[list[dict], dict[str, dict]]:
     ]
     truth = [json.loads(x) for x in (root / "raw_truth.jsonl").read_text("utf-8").splitlines()]
     return raw, {t["id"]: t for t in truth}
-
-
-@pytest.fixture(scope="session")
-def tiny_lab(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("lab") / "tiny"
-    generate_lab(out, seed=0, size="tiny")
-    return out
-
-
-@pytest.fixture(scope="session")
-def small_lab(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("lab") / "small"
-    generate_lab(out, seed=0, size="small")
-    return out
 
 
 @pytest.fixture(scope="session")

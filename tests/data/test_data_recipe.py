@@ -3,24 +3,27 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from lmforge.cli import main
 from lmforge.data.curate import basic_steps, curate, step_config
 from lmforge.data.pii import find_pii
 from lmforge.data.recipe import STEPS, load_recipe, parse_recipe
 from lmforge.errors import LmforgeError
 from lmforge.runs import read_manifest
+from support import run_cli
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "data"
 
 
 def test_basic_recipe_is_curate_basic():
-    recipe = load_recipe("recipes/data/basic.yaml")
+    recipe = load_recipe(RECIPES / "basic.yaml")
     assert [step_config(s) for s in recipe.steps] == [step_config(s) for s in basic_steps()]
 
 
 def test_web_recipe_loads_with_tuples():
-    recipe = load_recipe("recipes/data/web-en-ko.yaml")
+    recipe = load_recipe(RECIPES / "web-en-ko.yaml")
     assert recipe.name == "web-en-ko"
     repetition = next(s for s in recipe.steps if s.name == "gopher_repetition")
     assert repetition.top_ngrams == ((2, 0.32), (3, 0.30), (4, 0.25))
@@ -51,7 +54,7 @@ def test_unknown_step_lists_the_known_ones():
 
 
 def test_curate_with_the_web_recipe_on_the_lab(tiny_lab, tmp_path):
-    recipe = load_recipe("recipes/data/web-en-ko.yaml")
+    recipe = load_recipe(RECIPES / "web-en-ko.yaml")
     out = tmp_path / "curated"
     stats = curate([tiny_lab / "raw"], out, recipe.steps, recipe=recipe.describe())
     assert stats["read"] == stats["kept"] + stats["dropped"] + stats["quarantined"]
@@ -63,14 +66,6 @@ def test_curate_with_the_web_recipe_on_the_lab(tiny_lab, tmp_path):
     assert "## Duplicate clusters" in report
     manifest = read_manifest(out)
     assert manifest["config"]["recipe"]["name"] == "web-en-ko"
-
-
-def run_cli(capsys, *argv: str) -> tuple[int, str]:
-    with pytest.raises(SystemExit) as exit_info:
-        main(list(argv))
-        raise SystemExit(0)
-    captured = capsys.readouterr()
-    return exit_info.value.code or 0, captured.out + captured.err
 
 
 def test_cli_pii_dedup_and_curate_recipe(tiny_lab, tmp_path, capsys):
@@ -87,6 +82,6 @@ def test_cli_pii_dedup_and_curate_recipe(tiny_lab, tmp_path, capsys):
     assert "near_duplicate" in (tmp_path / "dd" / "stats.json").read_text(encoding="utf-8")
     code, out = run_cli(capsys, *args[:-2], "--shingle", "bad")
     assert code != 0 and "word:N or char:N" in out
-    recipe = "recipes/data/web-en-ko.yaml"
+    recipe = str(RECIPES / "web-en-ko.yaml")
     code, _ = run_cli(capsys, "data", "curate", "-i", raw, "-o", str(tmp_path / "c"), "-r", recipe)
     assert code == 0 and (tmp_path / "c" / "report.md").is_file()

@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 import torch
 from safetensors.torch import load_file
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 import lmforge.train.align as align_module
 from lmforge.models.io import load_model
 from lmforge.train.align import align
 from lmforge.train.config import TrainConfig
-from lmforge.train.loop import train
 from lmforge.train.objectives import DPO
 from lmforge.train.prefs import Preference, attach_reference, pair_rows
-from support import single_thread
+from support import first_step_gradients, single_thread
 
 # answers of very different lengths: a mean per micro-batch would weight pairs wrongly
 PAIRS = [
@@ -41,17 +39,8 @@ def _first_step_gradients(model_dir, tokenizer, tmp_path, micro: int, accum: int
         max_steps=1, micro_batch_size=micro, grad_accum=accum, warmup_steps=0,
         max_grad_norm=None, eval_fraction=0, seq_len=64,
     )  # fmt: skip
-    grads: list[torch.Tensor] = []
-
-    def capture(optimizer, args, kwargs):
-        grads.extend(p.grad.clone() for g in optimizer.param_groups for p in g["params"])
-
-    hook = register_optimizer_step_pre_hook(capture)
-    try:
-        train(model, DPO(beta=0.5), rows, config, tmp_path / f"m{micro}a{accum}")
-    finally:
-        hook.remove()
-    return grads
+    out = tmp_path / f"m{micro}a{accum}"
+    return first_step_gradients(model, DPO(beta=0.5), rows, config, out)
 
 
 def test_dpo_accumulation_equals_one_big_batch(tiny_model_dir, tmp_path):

@@ -12,14 +12,13 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file
-from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from lmforge.models.io import load_model
 from lmforge.train.config import TrainConfig
-from lmforge.train.loop import train
 from lmforge.train.objectives import CausalLM
 from lmforge.train.packing import Example, pack_whole
 from lmforge.train.pretrain import pretrain
+from support import first_step_gradients
 
 
 def _log(path: Path) -> list[dict]:
@@ -52,17 +51,8 @@ def _first_step_gradients(model_dir, tmp_path, micro: int, accum: int) -> list[t
         max_steps=1, micro_batch_size=micro, grad_accum=accum, warmup_steps=0,
         max_grad_norm=None, eval_fraction=0,
     )  # fmt: skip
-    grads: list[torch.Tensor] = []
-
-    def capture(optimizer, args, kwargs):
-        grads.extend(p.grad.clone() for g in optimizer.param_groups for p in g["params"])
-
-    hook = register_optimizer_step_pre_hook(capture)
-    try:
-        train(model, CausalLM(), _uneven_rows(), config, tmp_path / f"m{micro}a{accum}")
-    finally:
-        hook.remove()
-    return grads
+    out = tmp_path / f"m{micro}a{accum}"
+    return first_step_gradients(model, CausalLM(), _uneven_rows(), config, out)
 
 
 def test_accumulation_equals_one_big_batch(tiny_model_dir, tmp_path):
