@@ -84,24 +84,40 @@ def test_bad_method_and_targets_are_explained(tiny_model_dir, chats_file, tmp_pa
     assert "lm_head" not in str(info.value)
 
 
-def test_peft_run_resumes_exactly(tiny_model_dir, chats_file, tmp_path):
+METHODS = ["lora", "dora", "ia3", "prefix", "prompt", "ptuning", "llama-adapter", "bottleneck",
+           "head-only", "none"]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_resumes_exactly(method, tiny_model_dir, chats_file, tmp_path):
     config = short_config(max_steps=6, save_every=3, keep_checkpoints=True)
     whole = tmp_path / "whole"
-    run_sft(tiny_model_dir, chats_file, whole, "lora", config)
+    run_sft(tiny_model_dir, chats_file, whole, method, config)
     # what a kill after step 3 leaves: the checkpoint, the log so far, no artifact
     resumed = tmp_path / "resumed"
     shutil.copytree(whole / "checkpoints", resumed / "checkpoints")
-    if hasattr(runs, "PARTIAL"):  # the mark by which lmforge knows a directory it may resume
-        (resumed / runs.PARTIAL).touch()
+    (resumed / runs.PARTIAL).touch()  # the mark by which lmforge knows it may resume there
     log = (whole / "metrics.jsonl").read_text().splitlines()
     (resumed / "metrics.jsonl").write_text("\n".join(log[:3]) + "\n")
-    assert [p.name for p in (resumed / "checkpoints").iterdir()] == ["step-00000003"]
-    run_sft(tiny_model_dir, chats_file, resumed, "lora", config)
+    kept = sorted(p.name for p in (resumed / "checkpoints").iterdir())
+    assert kept == ["settings.json", "step-00000003"]
+    run_sft(tiny_model_dir, chats_file, resumed, method, config)
     assert json.loads((resumed / "lmforge.json").read_text())["metrics"]["resumed_from"] == 3
     assert (resumed / "metrics.jsonl").read_text() == (whole / "metrics.jsonl").read_text()
-    a = load_file(whole / "adapter_model.safetensors")
-    b = load_file(resumed / "adapter_model.safetensors")
+    full = method in ("none", "head-only")
+    weights = "model.safetensors" if full else "adapter_model.safetensors"
+    a, b = load_file(whole / weights), load_file(resumed / weights)
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_with_other_peft_options_is_refused(tiny_model_dir, chats_file, tmp_path):
+    config = short_config(max_steps=6, save_every=3, keep_checkpoints=True)
+    out = tmp_path / "run"
+    run_sft(tiny_model_dir, chats_file, out, "lora", config)
+    (out / "lmforge.json").unlink()  # as if killed after the step-3 checkpoint
+    (out / runs.PARTIAL).touch()
+    with pytest.raises(LmforgeError, match=r"settings \(peft.method: 'lora' then, 'dora' now"):
+        run_sft(tiny_model_dir, chats_file, out, "dora", config)
 
 
 def test_cli_sft_peft_and_merge(capsys, tiny_model_dir, chats_file, tmp_path):
