@@ -207,11 +207,17 @@ def generate_batch(
     return outputs
 
 
-def _generate_left_padded(model, tokenizer, rows: list[list[int]], budgets: list[int]):
+def left_padded(rows: list[list[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """`input_ids` and `attention_mask` of token rows padded on the left, as generation wants."""
     width = max(len(r) for r in rows)
-    pad = pad_id(model, tokenizer)
     input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in rows])
     mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in rows])
+    return input_ids, mask
+
+
+def _generate_left_padded(model, tokenizer, rows: list[list[int]], budgets: list[int]):
+    input_ids, mask = left_padded(rows, pad_id(model, tokenizer))
+    width = input_ids.shape[1]
     config = generation_config(model, tokenizer, max(budgets), 0.0, 1.0)
     with torch.inference_mode():
         out = model.generate(input_ids=input_ids, attention_mask=mask, generation_config=config)

@@ -18,7 +18,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList
 
 from lmforge.infer.backends.base import cut_at_stop
-from lmforge.infer.generate import eos_ids, generation_config, pad_id
+from lmforge.infer.generate import eos_ids, generation_config, left_padded, pad_id
 
 
 @dataclass
@@ -101,10 +101,7 @@ def run_rows(
     live = [r for r in rows if r.budget > 0]
     if not live:
         return trackers
-    width = max(len(r.prompt) for r in rows)
-    pad = pad_id(model, tokenizer)
-    input_ids = torch.tensor([[pad] * (width - len(r.prompt)) + r.prompt for r in rows])
-    mask = torch.tensor([[0] * (width - len(r.prompt)) + [1] * len(r.prompt) for r in rows])
+    input_ids, mask = left_padded([r.prompt for r in rows], pad_id(model, tokenizer))
     budget = max(r.budget for r in live)
     config = generation_config(model, tokenizer, budget, temperature, top_p)
     if seed is not None:
