@@ -1,10 +1,11 @@
 """The one interface every model backend offers, and what a backend returns.
 
 A backend answers `generate(prompt, **options) -> Completion` (a string prompt is a raw
-completion, a list of messages a chat), `stream(...)` (text pieces), and `loglikelihood` /
-`loglikelihoods` (sum of log P(continuation | context)). Each declares its `capabilities`;
-asking for one it lacks raises `LmforgeError` naming the capability and the backend, before
-any work. Subclasses implement `_generate`, `_stream` and `_loglikelihoods`.
+completion, a list of messages a chat), `generate_batch(prompts, **options)` (one each, in
+order), `stream(...)` (text pieces), and `loglikelihood` / `loglikelihoods` (sum of
+log P(continuation | context)). Each declares its `capabilities`; asking for one it lacks
+raises `LmforgeError` naming the capability and the backend, before any work. Subclasses
+implement `_generate`, `_stream` and `_loglikelihoods` (and may batch `_generate_batch`).
 """
 
 from __future__ import annotations
@@ -101,6 +102,15 @@ class Backend:
             self.require("tools")
         return self._generate(prompt, options)
 
+    def generate_batch(self, prompts: list[Prompt], **options) -> list[Completion]:
+        """One completion per prompt, in order; a local model runs them in padded batches."""
+        options = check_options(options, self.name)
+        for prompt in prompts:
+            self.require("chat" if isinstance(prompt, list) else "completion")
+        if options["tools"] is not None:
+            self.require("tools")
+        return self._generate_batch(list(prompts), options)
+
     def stream(self, prompt: Prompt, **options) -> Iterator[str]:
         options = check_options(options, self.name)
         self.require("streaming")
@@ -124,6 +134,9 @@ class Backend:
 
     def _generate(self, prompt: Prompt, options: dict[str, Any]) -> Completion:
         raise NotImplementedError
+
+    def _generate_batch(self, prompts: list[Prompt], options: dict[str, Any]) -> list[Completion]:
+        return [self._generate(prompt, options) for prompt in prompts]
 
     def _stream(self, prompt: Prompt, options: dict[str, Any]) -> Iterator[str]:
         yield self._generate(prompt, {**options, "n": 1}).text

@@ -2,6 +2,8 @@
 
 Generation is `lmforge.infer.generate.stream_text` (greedy at temperature 0, else sampled with
 `seed`, default 0; `n` samples use seeds seed, seed+1, ...), stopped early at a stop string.
+`generate_batch` runs greedy prompts through `infer.generate.generate_batch` (left-padded
+batches of `batch_size`), each getting the text it would get alone.
 Log-likelihoods are `lmforge.eval.scoring.loglikelihoods`, so they equal `lmforge eval`'s.
 """
 
@@ -14,7 +16,13 @@ from typing import Any
 from lmforge.eval.prompts import resolve_chat_template
 from lmforge.eval.scoring import loglikelihoods
 from lmforge.infer.backends.base import Backend, Completion, Prompt, cut_at_stop
-from lmforge.infer.generate import context_length, encode_prompt, render_prompt, stream_text
+from lmforge.infer.generate import (
+    context_length,
+    encode_prompt,
+    generate_batch,
+    render_prompt,
+    stream_text,
+)
 from lmforge.models.io import load_model
 from lmforge.runs import content_hash
 
@@ -57,6 +65,22 @@ class LocalBackend(Backend):
         text, reason, n_new = results[0]
         usage = {"prompt_tokens": self.count_tokens(prompt), "completion_tokens": n_new}
         return Completion(text, reason, usage, raw=results, texts=[r[0] for r in results])
+
+    def _generate_batch(self, prompts: list[Prompt], options: dict[str, Any]) -> list[Completion]:
+        if options["temperature"] > 0 or options["n"] > 1:  # sampled: one seeded run each
+            return super()._generate_batch(prompts, options)
+        texts = generate_batch(
+            self.model, self.tokenizer, prompts, options["max_tokens"], self.batch_size
+        )
+        pairs = zip(prompts, texts, strict=True)
+        return [self._finished(prompt, text, options) for prompt, text in pairs]
+
+    def _finished(self, prompt: Prompt, text: str, options: dict[str, Any]) -> Completion:
+        text, stopped = cut_at_stop(text, options["stop"])
+        n_new = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        reason = "length" if not stopped and n_new >= options["max_tokens"] else "stop"
+        usage = {"prompt_tokens": self.count_tokens(prompt), "completion_tokens": n_new}
+        return Completion(text, reason, usage)
 
     def _one(self, prompt: Prompt, options: dict[str, Any], seed: int) -> tuple[str, str, int]:
         pieces = self._pieces(prompt, options, seed)
