@@ -4,7 +4,7 @@
     strategy = make_strategy("fewshot-cot", select=lambda q: result.demos)
 
 1. Cluster the questions: k-means (scikit-learn, seeded) on TF-IDF vectors
-   (`selection.TfidfEmbedder`, scaled to unit length so distance follows cosine).
+   (`lmforge.embed.TfidfEmbedder`, scaled to unit length so distance follows cosine).
 2. In each cluster, try questions from the one nearest the centroid outwards: ask zero-shot
    CoT ("Let's think step by step.", then "Therefore, the answer is") and keep the first
    that passes the paper's heuristics: question of at most 60 words, reasoning of at most 5
@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from lmforge.embed import Embed, TfidfEmbedder
 from lmforge.errors import LmforgeError
 from lmforge.infer.backends.base import Backend
-from lmforge.prompting.selection import Embed, TfidfEmbedder
 from lmforge.prompting.strategies.cot import STEP_BY_STEP, ZeroShotCoT
 from lmforge.prompting.templates import Demo
 

@@ -13,12 +13,16 @@ import os
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import track
+
 from lmforge.errors import LmforgeError
 from lmforge.eval.scoring import exact_match, numeric_match
 from lmforge.eval.task import BUILTIN, DEFAULT_DATA, Task, load_task
 from lmforge.infer.backends import CachedBackend, load_backend
 from lmforge.infer.backends.base import Backend, Prompt
 from lmforge.jsonl import read_jsonl, write_jsonl
+from lmforge.prompting.retrieval import TextRetriever, task_evidence
 from lmforge.prompting.selection import make_selector
 from lmforge.prompting.strategies import USES_DEMOS, make_strategy
 from lmforge.prompting.strategies.base import Strategy
@@ -36,9 +40,11 @@ def demo_pool(task: Task, data: Path | None) -> list[Demo]:
 
 def build_strategy(
     name: str, backend: Backend, task: Task, data: Path | None, shots: int = 0,
-    selection: str = "random", seed: int = 0, mode: str = "auto", samples: int = 5,
+    selection: str = "random", seed: int = 0, mode: str = "auto", samples: int = 5, *,
+    embedder: str = "tfidf", evidence: Path | None = None, threshold: float = 0.5,
 ) -> Strategy:  # fmt: skip
-    """The named strategy set up for `task` on `backend`."""
+    """The named strategy set up for `task` on `backend`; `embedder` serves knn selection and
+    the evidence retriever of `ve` (its `evidence` file, or lab-qa's own documents)."""
     if task.kind != "generate":
         raise LmforgeError(
             f"task {task.name} is multiple choice; prompting strategies answer generation tasks.",
@@ -46,11 +52,17 @@ def build_strategy(
         )
     settings: dict[str, Any] = {"match": task.answer_match, "mode": resolve_mode(mode, backend)}
     if name in USES_DEMOS and shots > 0:
-        settings["select"] = make_selector(selection, demo_pool(task, data), shots, seed)
+        pool = demo_pool(task, data)
+        settings["select"] = make_selector(selection, pool, shots, seed, embedder)
     elif shots > 0:
         raise LmforgeError(f"strategy {name} takes no demonstrations.", "Use --shots 0.")
-    if name == "sc":
+    if name in ("sc", "ve"):
         settings |= {"samples": samples, "seed": seed}
+    if name == "ve":
+        passages = task_evidence(task.name, data, evidence)
+        settings |= {"retriever": TextRetriever(passages, embedder), "threshold": threshold}
+    elif evidence is not None:
+        raise LmforgeError(f"strategy {name} takes no evidence.", "Use --evidence with ve only.")
     return make_strategy(name, **settings)
 
 
@@ -96,7 +108,8 @@ def run_prompting(
     model: str, task_name: str, out: Path, strategy: str = "direct", data: Path | None = None,
     shots: int = 0, samples: int = 5, limit: int | None = None, selection: str = "random",
     seed: int = 0, mode: str = "auto", cache: Path | None = None, overwrite: bool = False,
-    backend: Backend | None = None,
+    backend: Backend | None = None, embedder: str = "tfidf", evidence: Path | None = None,
+    threshold: float = 0.5,
 ) -> dict[str, Any]:  # fmt: skip
     """Run `strategy` on the first `limit` examples of the task; write results and traces."""
     task = load_task(task_name, data)
@@ -104,14 +117,22 @@ def run_prompting(
     backend = backend or load_backend(model)
     if cache is not None:
         backend = CachedBackend(backend, cache)
-    chosen = build_strategy(strategy, backend, task, data, shots, selection, seed, mode, samples)
-    traces = [_trace(chosen, backend, task, e) for e in task.examples[:limit]]
+    chosen = build_strategy(
+        strategy, backend, task, data, shots, selection, seed, mode, samples,
+        embedder=embedder, evidence=evidence, threshold=threshold,
+    )  # fmt: skip
+    examples = track(task.examples[:limit], f"prompt {strategy}", console=Console(stderr=True))
+    traces = [_trace(chosen, backend, task, e) for e in examples]
     results = _summary(model, task, strategy, chosen, shots, traces)
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     write_jsonl(out / "traces.jsonl", traces)
     config = {"task": task_name, "strategy": strategy, "shots": shots, "samples": samples}
     config |= {"limit": limit, "selection": selection, "seed": seed, "mode": chosen.mode}
-    write_manifest(out, "prompt-run", config, _inputs(model, task, data), results["metrics"])
+    config["embedder"] = embedder
+    if strategy == "ve":
+        config |= {"threshold": threshold, "evidence_passages": len(chosen.retriever)}
+    inputs = _inputs(model, task, data) | ({"evidence": Path(evidence)} if evidence else {})
+    write_manifest(out, "prompt-run", config, inputs, results["metrics"])
     return results
 
 

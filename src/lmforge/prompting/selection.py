@@ -2,26 +2,21 @@
 
 A selector maps a query to its demonstrations in priority order (most wanted first), never
 including a demonstration whose question is the query itself. `KNNSelector` takes any
-embedding function `texts -> vectors`; the default is TF-IDF with cosine similarity, written
-here in numpy so it needs no extra package (words are `\\w+` runs, so Korean works too).
+embedding function `texts -> vectors`; the default is TF-IDF with cosine similarity (no model
+needed); `lmforge.embed.load_embedder` gives neural ones (all-MiniLM-L6-v2 by default).
 """
 
 from __future__ import annotations
 
 import hashlib
-import math
 import random
-import re
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from lmforge.embed import Embed, TfidfEmbedder, load_embedder, unit_rows
 from lmforge.errors import LmforgeError
 from lmforge.prompting.templates import Demo
-
-Embed = Callable[[Sequence[str]], np.ndarray]
-WORD = re.compile(r"\w+")
 
 
 def _check_k(k: int, pool: Sequence[Demo]) -> None:
@@ -52,51 +47,38 @@ class KNNSelector:
         _check_k(k, pool)
         self.pool, self.k = list(pool), k
         self.embed = embed or TfidfEmbedder([d.question for d in self.pool])
-        self.vectors = _unit(np.asarray(self.embed([d.question for d in self.pool]), float))
+        self.vectors = unit_rows(np.asarray(self.embed([d.question for d in self.pool]), float))
 
     def __call__(self, query: str) -> list[Demo]:
-        query_vector = _unit(np.asarray(self.embed([query]), float))[0]
+        query_vector = unit_rows(np.asarray(self.embed([query]), float))[0]
         scores = self.vectors @ query_vector
         order = sorted(range(len(self.pool)), key=lambda i: (-scores[i], i))
         picked = [self.pool[i] for i in order if self.pool[i].question != query]
         return picked[: self.k]
 
 
-class TfidfEmbedder:
-    """TF-IDF vectors over the words of a fitted corpus (smoothed idf, as scikit-learn's)."""
-
-    def __init__(self, corpus: Sequence[str]) -> None:
-        docs = [set(_words(text)) for text in corpus]
-        vocabulary = sorted(set().union(*docs)) if docs else []
-        self.index = {word: i for i, word in enumerate(vocabulary)}
-        df = Counter(word for doc in docs for word in doc)
-        n = len(docs)
-        self.idf = np.array([math.log((1 + n) / (1 + df[w])) + 1 for w in vocabulary])
-
-    def __call__(self, texts: Sequence[str]) -> np.ndarray:
-        out = np.zeros((len(texts), len(self.index)))
-        for row, text in enumerate(texts):
-            for word, count in Counter(_words(text)).items():
-                if word in self.index:
-                    out[row, self.index[word]] = count
-        return out * self.idf
-
-
-def _words(text: str) -> list[str]:
-    return WORD.findall(text.casefold())
-
-
-def _unit(vectors: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return vectors / np.where(norms == 0, 1, norms)
-
-
 SELECTORS = ("random", "knn")
 
 
-def make_selector(name: str, pool: Sequence[Demo], k: int, seed: int = 0):
+def knn_embed(embed: str | Embed | None) -> Embed | None:
+    """The embedding function for `KNNSelector` from a spec ("tfidf", "minilm", a model
+    directory) or a function; None (TF-IDF fitted on the pool) for "tfidf" and None."""
+    if embed is None or embed == "tfidf":
+        return None
+    if isinstance(embed, str):
+        return load_embedder(embed)
+    if not callable(embed):
+        raise LmforgeError(
+            f"embed={embed!r} is neither an embedder name nor a function.",
+            "Use tfidf, minilm, a sentence-transformers directory, or texts -> vectors.",
+        )
+    return embed
+
+
+def make_selector(name: str, pool: Sequence[Demo], k: int, seed: int = 0, embedder: str = "tfidf"):
+    """A selector by name; `embedder` (for knn) is "tfidf", "minilm" or a model directory."""
     if name == "random":
         return RandomSelector(pool, k, seed)
     if name == "knn":
-        return KNNSelector(pool, k)
+        return KNNSelector(pool, k, embed=knn_embed(embedder))
     raise LmforgeError(f"unknown demonstration selection {name!r}.", "Use random or knn.")

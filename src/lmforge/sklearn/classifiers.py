@@ -18,7 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from lmforge.errors import LmforgeError
-from lmforge.prompting.selection import KNNSelector
+from lmforge.prompting.selection import KNNSelector, knn_embed
 from lmforge.prompting.templates import Demo, PromptTemplate, render
 from lmforge.sklearn import _inputs as inputs
 
@@ -169,7 +169,8 @@ class FewShotClassifier(PromptClassifier):
 
 class DynamicFewShotClassifier(PromptClassifier):
     """The `n_neighbors` training examples most similar to each text (KNNSelector), nearest
-    first. `embed` is any `texts -> vectors` function; the default is TF-IDF over the
+    first. `embed` is any `texts -> vectors` function or an embedder name ("tfidf", "minilm",
+    a sentence-transformers directory; loaded in `fit`); the default is TF-IDF over the
     training texts. A text identical to a training text never sees itself as a demonstration.
     """
 
@@ -187,7 +188,7 @@ class DynamicFewShotClassifier(PromptClassifier):
         if self.n_neighbors < 1:
             raise ValueError(f"n_neighbors={self.n_neighbors}: use 1 or more.")
         k = min(self.n_neighbors, len(demos))
-        self._selector_ = KNNSelector(demos, k, embed=self.embed)
+        self._selector_ = KNNSelector(demos, k, embed=knn_embed(self.embed))
 
     def demos_for(self, text: str) -> list[Demo]:
         return self._selector_(text)

@@ -16,6 +16,7 @@ from lmforge.prompting.strategies.cot import FewShotCoT, PlanAndSolve, ZeroShotC
 from lmforge.prompting.strategies.direct import Direct
 from lmforge.prompting.strategies.least_to_most import LeastToMost
 from lmforge.prompting.strategies.self_consistency import SelfConsistency
+from lmforge.prompting.strategies.verify_edit import VerifyAndEdit
 
 STRATEGIES = {
     "direct": Direct,
@@ -25,8 +26,9 @@ STRATEGIES = {
     "l2m": LeastToMost,
     "ps": PlanAndSolve,
     "ps+": partial(PlanAndSolve, plus=True),
+    "ve": VerifyAndEdit,
 }
-USES_DEMOS = {"direct", "fewshot-cot", "sc"}
+USES_DEMOS = {"direct", "fewshot-cot", "sc", "ve"}
 
 __all__ = [
     "STRATEGIES",
@@ -38,6 +40,7 @@ __all__ = [
     "SelfConsistency",
     "Step",
     "Strategy",
+    "VerifyAndEdit",
     "ZeroShotCoT",
     "make_strategy",
 ]
