@@ -6,6 +6,7 @@ from lmforge.infer.backends import ScriptedBackend
 from lmforge.prompting.strategies import make_strategy
 from lmforge.prompting.strategies.cot import PS, PS_PLUS
 from lmforge.prompting.templates import Demo
+from support import single_thread
 
 ARITH = {"question": "What is 12 + 30?", "answer": "42"}
 DEMO = Demo("What is 1 + 2?", "3", "ones: 1 + 2 = 3\nAnswer: 3")
@@ -102,3 +103,15 @@ def test_demonstrations_are_dropped_to_fit_and_the_step_says_so():
     answer = strategy.run(backend, ARITH)
     assert backend.prompts[0].count("Question:") == 2  # one demo kept, the second dropped
     assert answer.steps[0].notes == ["dropped 1 of 2 demonstrations to fit the context"]
+
+
+def test_cot_keeps_room_for_extraction_in_a_small_window(tiny_model_dir):
+    from lmforge.infer.backends import load_backend
+
+    backend = load_backend(str(tiny_model_dir))  # its 256-token window takes no 256-token rationale
+    strategy = make_strategy("cot", match="numeric")
+    with single_thread():
+        answer = strategy.run(backend, ARITH)
+    _reason, extract = answer.steps
+    room = backend.context_window - backend.count_tokens(extract.prompt)
+    assert room >= strategy.extract_tokens

@@ -60,9 +60,19 @@ class Strategy:
         fits = window_fits(backend, self.max_tokens)
         return render(self.template, query, demos, self.mode, cue, fits)
 
-    def ask(self, backend: Backend, prompt: Prompt, steps: list[Step], name: str, **options):
-        """Send one prompt, record it as a step, return the reply's text."""
+    def ask(
+        self, backend: Backend, prompt: Prompt, steps: list[Step], name: str, reserve: int = 0,
+        **options,
+    ):  # fmt: skip
+        """Send one prompt, record it as a step, return the reply's text.
+
+        `reserve` tokens of the model's window stay free after the reply, for a follow-up
+        prompt that continues it (CoT's answer extraction): the reply is shortened to fit.
+        """
         options.setdefault("max_tokens", self.max_tokens)
+        room = _room(backend, prompt, reserve)
+        if room is not None:
+            options["max_tokens"] = max(1, min(options["max_tokens"], room))
         if self.mode == "completion":  # a completion model goes on to the next question
             options.setdefault("stop", [f"\n{self.template.question_prefix.strip()}"])
         reply = backend.generate(prompt, **options).text
@@ -71,6 +81,14 @@ class Strategy:
 
     def run(self, backend: Backend, example: dict[str, Any]) -> Answer:
         raise NotImplementedError
+
+
+def _room(backend: Backend, prompt: Prompt, reserve: int) -> int | None:
+    """Tokens left in the window after `prompt` and `reserve`; None when unknown or unasked."""
+    if not reserve or backend.context_window is None:
+        return None
+    used = backend.count_tokens(prompt)
+    return None if used is None else backend.context_window - used - reserve
 
 
 def follow_up(prompt: Prompt, reply: str, text: str) -> Prompt:

@@ -27,6 +27,7 @@ PS_PLUS = (
     "problem step by step, and show the answer."
 )
 EXTRACT_NUMERAL = "Therefore, the answer (arabic numerals) is"
+FOLLOW_UP_TOKENS = 48  # the extraction cue, as a user turn with its chat markup
 
 
 @dataclass
@@ -39,7 +40,9 @@ class ZeroShotCoT(Strategy):
     def run(self, backend, example) -> Answer:
         rendered = self.render(backend, example["question"], [], self.cue)
         steps = []
-        reasoning = self.ask(backend, rendered.prompt, steps, "reason")
+        # room for the extraction cue and its answer after the reasoning
+        reserve = self.extract_tokens + FOLLOW_UP_TOKENS
+        reasoning = self.ask(backend, rendered.prompt, steps, "reason", reserve=reserve)
         second = follow_up(rendered.prompt, reasoning, self.extract)
         reply = self.ask(backend, second, steps, "extract", max_tokens=self.extract_tokens)
         return Answer(parse_extracted(reply, self.match), steps)
