@@ -5,9 +5,8 @@ Run: OMP_NUM_THREADS=1 pytest tests/infer/test_backend_batch.py
 
 from __future__ import annotations
 
-from support import single_thread
-
 from lmforge.infer.backends import load_backend
+from support import single_thread
 
 PROMPTS = ["the town of", "kamori lies in the region of a", "copper", "서울은"]
 

@@ -70,6 +70,29 @@ def train_config(
         raise LmforgeError(f"invalid training settings: {problems}.") from None
 
 
+# Online RL (`lmforge align --method grpo|ppo`); see docs/finetuning.md.
+Reward = Annotated[
+    Path | None,
+    typer.Option("--reward", help="grpo/ppo: reward-model directory (`lmforge reward`)."),
+]
+RewardFn = Annotated[
+    str | None,
+    typer.Option("--reward-fn", help="grpo/ppo: reward function, lab.arithmetic or module.fn."),
+]
+GroupSize = Annotated[
+    int | None, typer.Option("--group-size", help="grpo/ppo: samples per prompt (4 / 1).")
+]
+MaxNewTokens = Annotated[
+    int, typer.Option("--max-new-tokens", help="grpo/ppo: longest sampled completion.")
+]
+SampleTemperature = Annotated[
+    float, typer.Option("--temperature", help="grpo/ppo: sampling temperature (> 0).")
+]
+KlBeta = Annotated[
+    float | None,
+    typer.Option("--kl-beta", help="grpo/ppo: weight of the KL to the reference (0.04 / 0.05)."),
+]
+
 # Parameter-efficient fine-tuning (`lmforge sft --peft ...`); see docs/finetuning.md.
 Peft = Annotated[
     str,

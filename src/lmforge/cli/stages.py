@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -33,14 +34,20 @@ def init(
     from lmforge.models.init import init_model
 
     metrics = init_model(tokenizer, out, size=size, seed=seed, overwrite=overwrite)
-    rprint(f"[green]Model written to[/] {out} ({metrics['parameters']:,} parameters)")
+    _say(f"[green]Model written to[/] {out} ({metrics['parameters']:,} parameters)")
+
+
+def _say(*text) -> None:
+    """Print once: under a multi-process launch only the first process speaks."""
+    if os.environ.get("RANK", "0") == "0":
+        rprint(*text)
 
 
 def _train(run_name: str, defaults: dict, model, data, out, overwrite, flags, **kwargs) -> dict:
     module = importlib.import_module(f"lmforge.train.{run_name}")
     cfg = o.train_config(flags.pop("config"), flags.pop("set_"), defaults, **flags)
     metrics = getattr(module, run_name)(model, data, out, cfg, overwrite=overwrite, **kwargs)
-    rprint(
+    _say(
         f"[green]Done:[/] {metrics['steps']} steps, final loss {metrics['final_loss']:.4f}, "
         f"{metrics['tokens_per_s']:,.0f} tokens/s. Written to {out}"
     )
@@ -110,7 +117,7 @@ def sft(
     )  # fmt: skip
     flags = _flags(steps, epochs, lr, batch_size, grad_accum, seq_len, seed, config, set_)
     metrics = _train("sft", SFT_DEFAULTS, model, data, out, overwrite, flags, peft=options)
-    rprint(
+    _say(
         f"--peft {peft}: {metrics['trainable_parameters']:,} of "
         f"{metrics['total_parameters']:,} parameters trained "
         f"({metrics['trainable_percent']:.2f}%)"
@@ -129,7 +136,7 @@ def merge(
     from lmforge.train.merge import merge as merge_adapter
 
     metrics = merge_adapter(model, adapter, out, overwrite=overwrite)
-    rprint(f"[green]Merged[/] {metrics['method']} adapter into {model}: written to {out}")
+    _say(f"[green]Merged[/] {metrics['method']} adapter into {model}: written to {out}")
 
 
 @inspect_app.command("template")
@@ -170,7 +177,7 @@ def reward(
     metrics = train_reward(model, data, out, cfg, overwrite=overwrite)
     accuracy = metrics.get("held_out_reward_accuracy")
     held = f", held-out pairwise accuracy {accuracy:.3f}" if accuracy is not None else ""
-    rprint(f"[green]Done:[/] {metrics['steps']} steps{held}. Written to {out}")
+    _say(f"[green]Done:[/] {metrics['steps']} steps{held}. Written to {out}")
 
 
 def align(
@@ -178,7 +185,7 @@ def align(
     data: o.DataPaths,
     out: o.Out,
     method: Annotated[
-        str, typer.Option("--method", help="dpo | ipo | kto | orpo | simpo.")
+        str, typer.Option("--method", help="dpo | ipo | kto | orpo | simpo | grpo | ppo.")
     ] = "dpo",
     beta: Annotated[
         float | None,
@@ -200,11 +207,19 @@ def align(
     lora_alpha: o.LoraAlpha = 16,
     lora_dropout: o.LoraDropout = 0.05,
     target_modules: o.TargetModules = None,
+    reward: o.Reward = None,
+    reward_fn: o.RewardFn = None,
+    group_size: o.GroupSize = None,
+    max_new_tokens: o.MaxNewTokens = 64,
+    temperature: o.SampleTemperature = 1.0,
+    kl_beta: o.KlBeta = None,
 ) -> None:
-    """Align a model to preference pairs: DPO, IPO, KTO, ORPO or SimPO.
+    """Align a model to preference pairs (DPO, IPO, KTO, ORPO, SimPO) or by online RL (GRPO, PPO).
 
     Records: {"prompt", "chosen", "rejected"}; --batch-size counts pairs. DPO, IPO and KTO
-    use the starting model as the frozen reference.
+    use the starting model as the frozen reference. grpo/ppo: records {"prompt"} (or chat
+    "messages", or the lab's arith {"question", "answer"}), --reward or --reward-fn;
+    --batch-size counts prompts.
     """
     from lmforge.train.align import align as run_align
 
@@ -218,11 +233,14 @@ def align(
     cfg = o.train_config(flags.pop("config"), flags.pop("set_"), ALIGN_DEFAULTS, **flags)
     metrics = run_align(
         model, data, out, cfg, method=method, beta=beta, gamma=gamma, overwrite=overwrite,
-        peft=options,
+        peft=options, reward=reward, reward_fn=reward_fn, group_size=group_size,
+        max_new_tokens=max_new_tokens, temperature=temperature, kl_beta=kl_beta,
     )  # fmt: skip
     accuracy = metrics.get("held_out_reward_accuracy")
     held = f", held-out reward accuracy {accuracy:.3f}" if accuracy is not None else ""
-    rprint(
+    if "held_out_reward" in metrics:  # online RL: mean reward of greedy held-out completions
+        held = f", held-out reward {metrics['held_out_reward']:.3f}"
+    _say(
         f"[green]Done:[/] {method}, {metrics['steps']} steps, final loss "
         f"{metrics['final_loss']:.4f}{held}. Written to {out}"
     )
@@ -248,4 +266,4 @@ def plan(
         table.add_column(column)
     for name, size, what in result.rows():
         table.add_row(name, human(size), what)
-    rprint(table)
+    _say(table)

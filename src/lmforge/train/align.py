@@ -1,4 +1,5 @@
-"""`lmforge align`: preference optimisation (DPO, IPO, KTO, ORPO, SimPO) on the shared loop.
+"""`lmforge align`: preference optimisation (DPO, IPO, KTO, ORPO, SimPO) on the shared loop;
+`--method grpo|ppo` hands over to online RL (`train.rl`).
 
 The preference records become `PairRows` (see `train.prefs`); DPO, IPO and KTO compare the
 policy with a frozen reference whose log-probs are computed once, before training, by the
@@ -23,12 +24,13 @@ from lmforge.train.objectives import PREFERENCE_OBJECTIVES, SimPO
 from lmforge.train.prefs import PairRows, attach_reference, load_prefs, pair_rows
 from lmforge.train.run import fit_and_save
 
+ONLINE_METHODS = ("grpo", "ppo")  # online RL: train/rl.py
+
 
 def make_objective(method: str, beta: float | None = None, gamma: float = 0.5):
     if method not in PREFERENCE_OBJECTIVES:
-        raise LmforgeError(
-            f"unknown --method {method!r}.", f"Choose one of: {', '.join(PREFERENCE_OBJECTIVES)}."
-        )
+        choices = ", ".join([*PREFERENCE_OBJECTIVES, *ONLINE_METHODS])
+        raise LmforgeError(f"unknown --method {method!r}.", f"Choose one of: {choices}.")
     cls = PREFERENCE_OBJECTIVES[method]
     return SimPO(beta, gamma) if cls is SimPO else cls(beta)
 
@@ -68,8 +70,33 @@ def align(
     gamma: float = 0.5,
     overwrite: bool = False,
     peft: PeftOptions | str | None = None,
+    reward: Path | None = None,
+    reward_fn: str | None = None,
+    group_size: int | None = None,
+    max_new_tokens: int = 64,
+    temperature: float = 1.0,
+    kl_beta: float | None = None,
 ) -> dict:
-    """Align the model in `model` to the preference pairs in `data`; write it to `out`."""
+    """Align the model in `model` to the preference pairs in `data`; write it to `out`.
+
+    `method="grpo"|"ppo"`: online RL on the prompts in `data` with `reward` (a reward-model
+    directory) or `reward_fn` and the options after it (see `train.rl`).
+    """
+    if method in ONLINE_METHODS:
+        from lmforge.train.rl import align_online, rl_options
+
+        if beta is not None:
+            raise LmforgeError("--beta is for preference methods.", "Give --kl-beta for grpo/ppo.")
+        options = rl_options(
+            method=method, reward=reward, reward_fn=reward_fn, group_size=group_size,
+            max_new_tokens=max_new_tokens, temperature=temperature, kl_beta=kl_beta,
+        )  # fmt: skip
+        return align_online(model, data, out, config, options, overwrite, peft)
+    if reward is not None or reward_fn is not None:
+        raise LmforgeError(
+            f"--reward/--reward-fn are for online RL, not --method {method}.",
+            "Use --method grpo or ppo, or drop them.",
+        )
     objective = make_objective(method, beta, gamma)
     prefs = load_prefs(data)  # every record checked before any weights load
     peft_method = build_method(peft) if peft is not None else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import signal
 import threading
 import time
@@ -45,7 +46,25 @@ def make_accelerator(precision: str = "auto") -> Accelerator:
     cuda = torch.cuda.is_available()
     if precision == "auto":
         precision = "bf16" if cuda and torch.cuda.is_bf16_supported() else "fp32"
-    return Accelerator(mixed_precision="no" if precision == "fp32" else precision, cpu=not cuda)
+    mixed = "no" if precision == "fp32" else precision
+    accelerator = Accelerator(mixed_precision=mixed, cpu=not cuda)
+    _check_supported(accelerator)
+    return accelerator
+
+
+def _check_supported(accelerator: Accelerator) -> None:
+    # Checkpoints and the saved model take the main process's own state_dict: right when every
+    # process holds the whole model (DDP), a shard under FSDP/DeepSpeed. Refuse rather than
+    # write a broken model (docs/distributed.md, "Status").
+    kind = accelerator.distributed_type.value
+    if os.environ.get("ACCELERATE_USE_FSDP", "").lower() == "true":
+        kind = "FSDP"  # on a CPU-only machine accelerate quietly runs an FSDP launch as DDP
+    if kind in ("FSDP", "DEEPSPEED", "MEGATRON_LM"):
+        raise LmforgeError(
+            f"lmforge's training loop does not support {kind} launches yet: its "
+            "checkpoints and saved model would hold only one process's shard.",
+            "Launch with recipes/accelerate/ddp.yaml (DDP), see docs/distributed.md.",
+        )
 
 
 def build_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
@@ -113,7 +132,7 @@ def train(
     total_steps = config.total_steps(len(train_rows), world)
     optimizer = build_optimizer(model, config)
     scheduler = warmup_cosine(optimizer, config.warmup_steps, total_steps, config.min_lr_ratio)
-    start_step = _resume(out, model, optimizer, scheduler, config)
+    start_step = _resume(out, model, optimizer, scheduler, config, world)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     order = RowOrder(len(train_rows), config.seed)
@@ -132,7 +151,8 @@ def train(
             tokens += step_tokens
             done = step + 1
             record = {"step": done, "loss": loss, "lr": scheduler.get_last_lr()[0]}
-            record |= {"grad_norm": grad_norm, "tokens": step_tokens, **extra}
+            # every process trains micro-batches of the same shape: the step's tokens are world×
+            record |= {"grad_norm": grad_norm, "tokens": step_tokens * world, **extra}
             if (
                 eval_rows is not None
                 and len(eval_rows)
@@ -171,6 +191,8 @@ class _Loop:
 
     def step(self, step: int) -> tuple[float, float | None, int, dict[str, float]]:
         cfg, acc = self.config, self.acc
+        if hasattr(self.objective, "begin_step"):  # online RL seeds its sampling by the step
+            self.objective.begin_step(step)
         # Every process knows every row, so the step's global weight needs no communication.
         everyone = [
             self.order.micro_batches(
@@ -218,12 +240,14 @@ def _to(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def _resume(out: Path, model, optimizer, scheduler, config: TrainConfig) -> int:
+def _resume(out: Path, model, optimizer, scheduler, config: TrainConfig, world: int) -> int:
     ckpt = latest_checkpoint(out)
     if ckpt is None:
         return 0
     state = load_checkpoint(ckpt)
-    _check_same_settings(ckpt, state.get("config", {}), config.model_dump())
+    # the process count is part of the global batch (and of the row order): it must match too
+    saved = state.get("config", {}) | {"processes": state.get("processes", 1)}
+    _check_same_settings(ckpt, saved, config.model_dump() | {"processes": world})
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
@@ -275,6 +299,7 @@ def _save(accelerator, out, step, model, optimizer, scheduler, config) -> None:
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
             "config": config.model_dump(),
+            "processes": accelerator.num_processes,
         }
         save_checkpoint(out, step, state)
     accelerator.wait_for_everyone()

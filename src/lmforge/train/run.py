@@ -44,7 +44,8 @@ def fit_and_save(
     """
     if method is not None:
         method.check()
-    out = prepare_out_dir(out, overwrite=overwrite, resumable=True)
+    accelerator = make_accelerator(config.precision)
+    out = _prepare_shared_out_dir(accelerator, out, overwrite)
     model, tokenizer = method.load(model_dir) if method else load_model(model_dir)
     extra = method.virtual_tokens if method else 0
     limit = getattr(model.config, "max_position_embeddings", None)
@@ -67,7 +68,6 @@ def fit_and_save(
         if method.optimizer:
             config = config.model_copy(update={"optimizer": method.optimizer})
     check_run_settings(out, {"kind": kind, **method_config, **(extra_config or {})})
-    accelerator = make_accelerator(config.precision)
     result = train(model, objective, train_rows, config, out, eval_rows, accelerator, kind)
     metrics = {**data_metrics, **result_dict(result), "rows": len(train_rows), **method_metrics}
     if accelerator.is_main_process:
@@ -89,3 +89,16 @@ def fit_and_save(
         write_manifest(out, kind, settings, inputs, metrics)
     accelerator.wait_for_everyone()
     return metrics
+
+
+def _prepare_shared_out_dir(accelerator, out: Path, overwrite: bool) -> Path:
+    """`prepare_out_dir` on the main process first; the others then find it ready to resume.
+
+    Several processes clearing one directory at once (`--overwrite` under DDP) would race.
+    """
+    if accelerator.is_main_process:
+        out = prepare_out_dir(out, overwrite=overwrite, resumable=True)
+    accelerator.wait_for_everyone()
+    if not accelerator.is_main_process:
+        out = prepare_out_dir(out, overwrite=False, resumable=True)  # keeps what main made
+    return out
