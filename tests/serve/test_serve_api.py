@@ -26,7 +26,7 @@ def local_reply(loaded, prompt, max_tokens: int) -> str:
 
 
 def test_models_list_and_openapi_spec(server, client):
-    assert [m.id for m in client.models.list().data] == ["tiny"]
+    assert [m.id for m in client.models.list().data] == ["tiny", "minilm"]  # chat, embeddings
     spec = httpx.get(f"{server.url}/openapi.json").json()
     assert {"/v1/chat/completions", "/v1/completions", "/tokenize"} <= set(spec["paths"])
 
@@ -111,9 +111,8 @@ def test_typed_errors_from_the_official_client(server, client):
     with pytest.raises(openai.BadRequestError) as e:
         client.chat.completions.create(model="tiny", messages=MESSAGES, temperature=5)
     assert e.value.body["param"] == "temperature"
-    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
     with pytest.raises(openai.BadRequestError, match="not supported yet"):
-        client.chat.completions.create(model="tiny", messages=MESSAGES, tools=tools)
+        client.chat.completions.create(model="tiny", messages=MESSAGES, stream=True, logprobs=True)
 
 
 def test_raw_errors_are_openai_json(server):
@@ -127,6 +126,8 @@ def test_raw_errors_are_openai_json(server):
     assert set(missing.json()["error"]) == {"message", "type", "param", "code"}
     no_key = httpx.post(f"{url}/v1/completions", json={"model": "tiny", "prompt": "a"})
     assert no_key.status_code == 401
+    no_tracing = httpx.get(f"{url}/v1/traces", headers=headers)  # this server traces nothing
+    assert no_tracing.status_code == 404 and no_tracing.json()["error"]["code"] == "tracing_off"
 
 
 def test_tokenize_detokenize_round_trip(server, loaded):

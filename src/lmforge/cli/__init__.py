@@ -16,15 +16,19 @@ from rich.console import Console
 from rich.markup import escape
 
 from lmforge.cli import (
+    agent,
     data,
     evaluate,
     lab,
     lineage,
     prompt,
+    prompts,
     quickstart,
+    rag,
     serve,
     stages,
     tokenizer,
+    traces,
     use,
 )
 from lmforge.errors import LmforgeError
@@ -63,6 +67,10 @@ app.command("lineage")(lineage.lineage)
 app.command("quickstart")(quickstart.quickstart)
 app.command("serve")(serve.serve)
 app.add_typer(prompt.app, name="prompt")
+app.add_typer(agent.app, name="agent")
+app.add_typer(rag.app, name="rag")
+app.add_typer(prompts.app, name="prompts")
+app.add_typer(traces.app, name="traces")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from lmforge.cli.options import ModelDir
+from lmforge.prompting.registry import DEFAULT_DB, ENV_DB
+from lmforge.serve.tracestore import DEFAULT_DB as DEFAULT_TRACE_DB
 
 
 def serve(
@@ -25,9 +28,22 @@ def serve(
         str | None,
         typer.Option("--served-model-name", help="Model id clients use (default: dir name)."),
     ] = None,
+    embedder: Annotated[
+        str,
+        typer.Option(help="/v1/embeddings model: minilm, a sentence-transformers DIR, or none."),
+    ] = "minilm",
+    trace_db: Annotated[
+        Path, typer.Option("--trace-db", help="SQLite file every request is traced into.")
+    ] = Path(DEFAULT_TRACE_DB),
+    no_trace: Annotated[bool, typer.Option("--no-trace", help="Do not trace requests.")] = False,
+    prompts_db: Annotated[
+        Path | None,
+        typer.Option("--prompts-db", envvar=ENV_DB, help=f"Prompt registry (./{DEFAULT_DB})."),
+    ] = None,
 ) -> None:
-    """Serve a model with the OpenAI API: /v1/chat/completions, /v1/completions, /v1/models."""
+    """Serve a model with the OpenAI API: chat (with tools), completions, embeddings, traces."""
     from lmforge.serve import serve as run
 
     run(model, host=host, port=port, api_key=api_key, max_queue=max_queue, timeout=timeout,
-        model_id=served_model_name)  # fmt: skip
+        model_id=served_model_name, embedder=None if embedder == "none" else embedder,
+        trace_db=None if no_trace else trace_db, prompts_db=prompts_db)  # fmt: skip

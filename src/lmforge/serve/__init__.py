@@ -7,11 +7,22 @@
     client.chat.completions.create(model="sft", messages=[{"role": "user", "content": "Hi"}])
 
 Modules: app (routes, key, lifespan), chat and completions (the two generation routes),
-schemas (request bodies), engine (bounded queue, worker thread, dynamic batching), model
-(batched generation and scoring), sse (event streams), errors (OpenAI's error JSON),
-limits (body size), state (what routes share). See docs/serving.md.
+embeddings (/v1/embeddings), tools, toolcalls, messages and replies (tool calling as a JSON
+text protocol), tracing and tracestore (every request into SQLite), records (/v1/traces,
+/v1/prompts), schemas (request bodies), engine (bounded queue, worker thread, dynamic
+batching), model (batched generation and scoring), sse (event streams), errors (OpenAI's
+error JSON), limits (body size), state (what routes share). See docs/serving.md.
 """
 
-from lmforge.serve.app import create_app, serve
+from __future__ import annotations
 
 __all__ = ["create_app", "serve"]
+
+
+def __getattr__(name: str):
+    # lazy: the CLI imports lmforge.serve.tracestore without paying for torch and FastAPI
+    if name in __all__:
+        from lmforge.serve import app
+
+        return getattr(app, name)
+    raise AttributeError(f"module 'lmforge.serve' has no attribute {name!r}")

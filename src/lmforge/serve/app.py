@@ -4,10 +4,11 @@
     app = create_app("quickstart/sft", api_key="secret")   # any ASGI server can run it
     serve("quickstart/sft", port=8000)                      # what `lmforge serve` runs
 
-Routes: `GET /v1/models`, `POST /v1/chat/completions`, `POST /v1/completions`,
-`POST /tokenize`, `POST /detokenize` (vLLM's bodies), `GET /health`; the OpenAPI spec is at
-`/openapi.json`. With an API key every route but `/health` and the spec needs
-`Authorization: Bearer KEY`.
+Routes: `GET /v1/models`, `POST /v1/chat/completions` (with tools), `POST /v1/completions`,
+`POST /v1/embeddings`, `GET /v1/traces`, `GET /v1/prompts[/{name}]`, `POST /tokenize`,
+`POST /detokenize` (vLLM's bodies), `GET /health`; the OpenAPI spec is at `/openapi.json`.
+With an API key every route but `/health` and the spec needs `Authorization: Bearer KEY`.
+With `trace_db` every request is recorded there (`serve.tracing`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,16 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, FastAPI, Request
 
 from lmforge.infer.generate import encode_prompt
-from lmforge.serve import chat, completions, errors
+from lmforge.prompting.registry import PromptRegistry
+from lmforge.serve import chat, completions, embeddings, errors, records
+from lmforge.serve.embeddings import Embeddings
 from lmforge.serve.engine import Engine
 from lmforge.serve.errors import APIError
 from lmforge.serve.limits import BodyLimit
+from lmforge.serve.messages import template_messages
 from lmforge.serve.schemas import DetokenizeRequest, TokenizeRequest
 from lmforge.serve.state import Served, State, now
+from lmforge.serve.tracing import TraceMiddleware, Tracer
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -46,12 +51,17 @@ router = APIRouter(dependencies=[Depends(require_key)])
 
 @router.get("/v1/models")
 def list_models(state: State) -> dict:
-    """The one model this server serves."""
-    return {"object": "list", "data": [_card(state)]}
+    """The served chat model, and the embedding model when there is one."""
+    cards = [_card(state)]
+    if state.embeddings is not None:
+        cards.append(_embedding_card(state))
+    return {"object": "list", "data": cards}
 
 
 @router.get("/v1/models/{model_id:path}")
 def get_model(model_id: str, state: State) -> dict:
+    if state.embeddings is not None and model_id == state.embeddings.model_id:
+        return _embedding_card(state)
     state.check_model(model_id)
     return _card(state)
 
@@ -61,6 +71,11 @@ def _card(state: Served) -> dict:
             "owned_by": "lmforge", "max_model_len": state.context}  # fmt: skip
 
 
+def _embedding_card(state: Served) -> dict:
+    return {"id": state.embeddings.model_id, "object": "model", "created": state.created,
+            "owned_by": "lmforge"}  # fmt: skip
+
+
 @router.post("/tokenize")
 def tokenize(body: TokenizeRequest, state: State) -> dict:
     """Token ids of a prompt, or of chat messages rendered with the generation prompt."""
@@ -68,7 +83,7 @@ def tokenize(body: TokenizeRequest, state: State) -> dict:
     if (body.prompt is None) == (body.messages is None):
         raise APIError(400, "Give exactly one of `prompt` and `messages`.", "prompt")
     if body.messages is not None:
-        ids = encode_prompt(state.tokenizer, [chat._message(m) for m in body.messages])
+        ids = encode_prompt(state.tokenizer, template_messages(body.messages))
     else:
         tokens = state.tokenizer(body.prompt, add_special_tokens=body.add_special_tokens)
         ids = list(tokens["input_ids"])
@@ -94,33 +109,52 @@ def create_app(
     max_batch: int = 8,
     batch_wait: float = 0.005,
     threads: int | None = None,
+    embedder: str | None = "minilm",
+    trace_db: str | Path | None = None,
+    prompts_db: str | Path | None = None,
 ) -> FastAPI:
-    """An app serving the model in `model_dir` (or `loaded=(model, tokenizer)`)."""
+    """An app serving the model in `model_dir` (or `loaded=(model, tokenizer)`).
+
+    `embedder`: the /v1/embeddings model (`lmforge.embed` spec; None for none), loaded on
+    first use. `trace_db`: record every request in this SQLite file (None: no tracing).
+    `prompts_db`: the prompt registry (default $LMFORGE_PROMPTS_DB or ./lmforge-prompts.sqlite).
+    """
+    # settings that can be wrong are checked before the model is loaded
+    embeddings_model = Embeddings(embedder) if embedder else None
+    prompts = PromptRegistry(prompts_db)
+    name = model_id or (Path(model_dir).resolve().name if model_dir is not None else "model")
+    tracer = Tracer(trace_db, name, model_dir) if trace_db is not None else None
     if loaded is None:
         from lmforge.models.io import load_model
 
         loaded = load_model(model_dir)
     model, tokenizer = loaded
     model.eval()
-    name = model_id or (Path(model_dir).resolve().name if model_dir is not None else "model")
     engine = Engine(model, tokenizer, max_queue, max_batch, batch_wait, threads)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         engine.start()
+        if tracer is not None:
+            tracer.start()
         try:
             yield
         finally:
             engine.stop()
+            if tracer is not None:
+                tracer.stop()
 
     app = FastAPI(title="lmforge serve", version="1", lifespan=lifespan,
                   summary="An OpenAI-compatible API for one lmforge model.")  # fmt: skip
-    app.state.served = Served(engine, name, timeout, api_key, now())
+    app.state.served = Served(engine, name, timeout, api_key, now(), embeddings_model, tracer,
+                              prompts)  # fmt: skip
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if tracer is not None:  # outermost: it also sees what the body limit refuses
+        app.add_middleware(TraceMiddleware, tracer=tracer)
     app.include_router(router)
-    app.include_router(chat.router, dependencies=[Depends(require_key)])
-    app.include_router(completions.router, dependencies=[Depends(require_key)])
+    for module in (chat, completions, embeddings, records):
+        app.include_router(module.router, dependencies=[Depends(require_key)])
     app.add_api_route("/health", lambda: {"status": "ok"}, methods=["GET"])
     return app
 

@@ -9,7 +9,7 @@ model and lmforge's own OpenAI backend use to compute log-likelihoods.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 
 from lmforge.infer.generate import encode_prompt
@@ -19,12 +19,13 @@ from lmforge.serve.errors import APIError
 from lmforge.serve.model import Row
 from lmforge.serve.schemas import CompletionRequest
 from lmforge.serve.state import Served, State, new_id, now, stops, usage
+from lmforge.serve.tracing import note
 
 router = APIRouter()
 
 
 @router.post("/v1/completions")
-async def completions(body: CompletionRequest, state: State):
+async def completions(body: CompletionRequest, request: Request, state: State):
     """Create a text completion (or a stream of `text_completion` events)."""
     state.check_model(body.model)
     if body.stream and (body.echo or body.logprobs is not None):
@@ -46,12 +47,26 @@ async def completions(body: CompletionRequest, state: State):
     state.engine.submit(job)
     head = {"id": new_id("cmpl"), "object": "text_completion", "created": now(),
             "model": state.model_id}  # fmt: skip
+    texts = [state.tokenizer.decode(ids) for ids in prompts]
+    note(request, id=head["id"], model=state.model_id, prompt=texts[0] if len(texts) == 1
+         else texts)  # fmt: skip
     if body.stream:
-        return StreamingResponse(_stream(state, job, head, body), media_type="text/event-stream")
+        stream = _stream(state, job, head, body, lambda outs: _note(request, outs, len(prompts)))
+        return StreamingResponse(stream, media_type="text/event-stream")
     outputs = await state.engine.result(job)
     choices = [_choice(state, i, out, body.echo) for i, out in enumerate(outputs)]
-    return {**head, "choices": choices, "usage": usage(outputs, len(prompts)),
-            "system_fingerprint": None}  # fmt: skip
+    counts = usage(outputs, len(prompts))
+    _note(request, outputs, len(prompts))
+    return {**head, "choices": choices, "usage": counts, "system_fingerprint": None}
+
+
+def _note(request: Request, outputs: list[Output], n_prompts: int) -> None:
+    """The trace's output: each choice's text and finish reason, and the token counts."""
+    counts = usage(outputs, n_prompts)
+    choices = [{"index": i, "text": o.text, "finish_reason": o.finish_reason}
+               for i, o in enumerate(outputs)]  # fmt: skip
+    note(request, output=choices, prompt_tokens=counts["prompt_tokens"],
+         completion_tokens=counts["completion_tokens"])  # fmt: skip
 
 
 def _prompts(state: Served, prompt) -> list[list[int]]:
@@ -90,7 +105,7 @@ def _choice(state: Served, index: int, out: Output, echo: bool) -> dict:
             "finish_reason": out.finish_reason}  # fmt: skip
 
 
-def _stream(state: Served, job: Job, head: dict, body: CompletionRequest):
+def _stream(state: Served, job: Job, head: dict, body: CompletionRequest, done):
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     base = {**head, "system_fingerprint": None}
     if include_usage:
@@ -104,4 +119,5 @@ def _stream(state: Served, job: Job, head: dict, body: CompletionRequest):
         state.engine, job, chunk=chunk, finish=lambda index, reason: chunk(index, "", reason),
         usage=(lambda outs: {**base, "choices": [], "usage": usage(outs, len(job.rows) // body.n)})
         if include_usage else None,
+        done=done,
     )  # fmt: skip

@@ -62,7 +62,7 @@ def _validation(_request: Request, e: RequestValidationError) -> JSONResponse:
     if first.get("type") == "json_invalid" or tuple(first.get("loc", ())) == ("body",):
         message = "The request body must be a JSON object (Content-Type: application/json)."
         return APIError(400, message, code="invalid_json").response()
-    loc = [str(part) for part in first.get("loc", ()) if part != "body"]
+    loc = [str(part) for part in first.get("loc", ())[1:]]  # without "body" / "query"
     param = ".".join(loc) or None
     message = first.get("msg", "invalid request")
     message = f"{param}: {message}" if param else message

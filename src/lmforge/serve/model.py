@@ -3,10 +3,10 @@
 Runs only in the engine's worker thread. `run_rows` left-pads the prompts of one or more
 requests into one `model.generate` call (greedy or sampled with `infer.generate`'s config);
 a stopping criterion sees each new token of every row and feeds it to that row's `Tracker`,
-which turns tokens into text (stop strings, end tokens, budgets) and can send the new text to
-a streaming client at once. Log-probabilities are computed afterwards by one teacher-forced
-forward pass, so they are the model's own distribution (not the sampler's) and equal
-`eval.scoring.loglikelihoods`.
+which turns tokens into text (stop strings, end tokens, budgets, the end of a forced tool
+call's JSON) and can send the new text to a streaming client at once. Log-probabilities are
+computed afterwards by one teacher-forced forward pass, so they are the model's own
+distribution (not the sampler's) and equal `eval.scoring.loglikelihoods`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from transformers import StoppingCriteria, StoppingCriteriaList
 
 from lmforge.infer.backends.base import cut_at_stop
 from lmforge.infer.generate import eos_ids, generation_config, left_padded, pad_id
+from lmforge.serve.toolcalls import json_close
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Row:
     prompt: list[int]
     budget: int
     stop: list[str] = field(default_factory=list)
+    json_depth: int | None = None  # a forced tool call: stop once these open objects close
 
 
 class Tracker:
@@ -49,6 +51,9 @@ class Tracker:
         self.ids.append(token)
         text = self.tokenizer.decode(self.ids, skip_special_tokens=True)
         self.text, found = cut_at_stop(text, self.row.stop)
+        closed = json_close(self.text, self.row.json_depth) if self.row.json_depth else None
+        if closed is not None:  # the call is complete: what follows would be thrown away
+            self.text, found = self.text[: closed + 1], True
         if found:
             self.done, self.reason = True, "stop"
         elif len(self.ids) >= self.row.budget:

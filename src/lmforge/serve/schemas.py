@@ -3,7 +3,8 @@
 Ranges follow OpenAI's: temperature in [0, 2], top_p in (0, 1], n in [1, 16], top_logprobs
 in [0, 20]. Unknown fields are ignored, as vLLM does, so clients that send extra options
 (lm-evaluation-harness, LangChain) still work; options that change the answer but are not
-implemented (`tools`) are refused by the routes instead of silently dropped.
+implemented are refused by the routes instead of silently dropped. `prompt` on a chat
+request is lmforge's extension: a template of the prompt registry.
 """
 
 from __future__ import annotations
@@ -42,10 +43,47 @@ class ContentPart(_Body):
     text: str | None = None
 
 
+class FunctionCall(_Body):
+    name: str
+    arguments: str = "{}"
+
+
+class ToolCallIn(_Body):
+    """An earlier assistant turn's tool call, sent back in the history."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
 class Message(_Body):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[ContentPart] | None = None
     name: str | None = None
+    tool_calls: list[ToolCallIn] | None = None  # assistant turns
+    tool_call_id: str | None = None  # tool turns: the call this result answers
+
+
+class FunctionDef(_Body):
+    name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ToolDef(_Body):
+    """One entry of `tools`; its `parameters` schema is checked by `serve.tools`."""
+
+    type: Literal["function"]
+    function: FunctionDef
+
+
+class PromptRef(_Body):
+    """lmforge's extension: a registry template rendered into the system message."""
+
+    name: str
+    version: int | None = Field(None, ge=1)
+    variables: dict[str, Any] = Field(default_factory=dict)
 
 
 class ChatRequest(Sampling):
@@ -56,8 +94,10 @@ class ChatRequest(Sampling):
     max_completion_tokens: int | None = Field(None, ge=1)
     logprobs: bool = False
     top_logprobs: int | None = Field(None, ge=0, le=20)
-    tools: list[dict[str, Any]] | None = None
+    tools: list[ToolDef] | None = None
     tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    prompt: PromptRef | None = None
 
 
 class CompletionRequest(Sampling):
@@ -67,6 +107,16 @@ class CompletionRequest(Sampling):
     max_tokens: int = Field(16, ge=0)
     echo: bool = False
     logprobs: int | None = Field(None, ge=0, le=20)
+
+
+class EmbeddingRequest(_Body):
+    """`POST /v1/embeddings`: `input` is text, texts, token ids or lists of token ids."""
+
+    model: str
+    input: str | list[str] | list[int] | list[list[int]]
+    encoding_format: Literal["float", "base64"] = "float"
+    dimensions: int | None = Field(None, ge=1)
+    user: str | None = None
 
 
 class TokenizeRequest(_Body):

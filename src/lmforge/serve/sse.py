@@ -1,9 +1,10 @@
 """Server-sent events as OpenAI streams them: `data: {json}\\n\\n` lines, then `data: [DONE]`.
 
-`stream(engine, job, chunk, finish, usage)` turns a job's events into that byte stream: one
-chunk per piece of text, a chunk with each choice's `finish_reason`, a usage chunk when the
-client asked for one, and an error event (OpenAI's error JSON) if the job fails midway. The
-chunk bodies come from the caller, so chat and text completions share this loop.
+`stream(engine, job, chunk, finish, usage, done=...)` turns a job's events into that byte
+stream: one chunk per piece of text, a chunk with each choice's `finish_reason`, a usage
+chunk when the client asked for one, and an error event (OpenAI's error JSON) if the job
+fails midway. The chunk bodies come from the caller; text completions use this loop, chat
+has its own (`serve.chat._stream`) for tool-call deltas. `done` sees the finished outputs.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ async def stream(
     finish: Callable[[int, str], dict],
     usage: Callable[[list[Output]], dict] | None,
     opening: list[dict] = (),
+    done: Callable[[list[Output]], object] | None = None,
 ) -> AsyncIterator[bytes]:
     """The SSE body of a streaming job; closing it (client gone) cancels the generation."""
     for payload in opening:
@@ -39,6 +41,8 @@ async def stream(
             return  # no [DONE]: the client must see that the stream failed
         elif kind == "done":
             outputs = rest[0]
+            if done is not None:  # e.g. the trace's record of what was sent
+                done(outputs)
             for index, out in enumerate(outputs):
                 yield event(finish(index, out.finish_reason))
             if usage is not None:

@@ -1,17 +1,24 @@
-"""What every route needs: the served model, its engine and settings, and small shared helpers."""
+"""What every route needs: the served model, its engine and settings, the embedder, tracer and
+prompt registry, and small shared helpers."""
 
 from __future__ import annotations
 
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from functools import cached_property
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
 from lmforge.infer.generate import context_length, new_token_budget
 from lmforge.serve.engine import Engine, Output
 from lmforge.serve.errors import APIError
+
+if TYPE_CHECKING:
+    from lmforge.prompting.registry import PromptRegistry
+    from lmforge.serve.embeddings import Embeddings
+    from lmforge.serve.tracing import Tracer
 
 
 @dataclass
@@ -21,6 +28,23 @@ class Served:
     timeout: float = 60.0
     api_key: str | None = None
     created: int = 0
+    embeddings: Embeddings | None = None
+    tracer: Tracer | None = None
+    prompts: PromptRegistry | None = None
+
+    @cached_property
+    def reply_separator(self) -> str:
+        """What the chat template puts between the generation prompt and the reply's text
+        (" " for lmforge's template), so a forced reply starts where a free one would."""
+        probe = [{"role": "user", "content": "u"}]
+        apply = self.tokenizer.apply_chat_template
+        start = apply(probe, tokenize=False, add_generation_prompt=True)
+        marker = "\x00reply"
+        whole = apply([*probe, {"role": "assistant", "content": marker}], tokenize=False)
+        if not whole.startswith(start) or marker not in whole[len(start) :]:
+            return ""
+        between = whole[len(start) :].split(marker)[0]
+        return between if between.isspace() else ""
 
     @property
     def model(self):

@@ -7,6 +7,8 @@ token log-probabilities and the continuation's tokens are those starting at or a
 context's end (trailing spaces of the context move to the continuation, as in lm-eval).
 Chat-only servers (the OpenAI API itself for chat models) do not return these; the error says
 so. `base_url` defaults to OPENAI_BASE_URL, then https://api.openai.com/v1.
+`generate(messages, tools=[...])` sends OpenAI `tools`; the reply's `tool_calls` are in
+`completion.raw` (read by `agents.protocols.native_calls`), with `finish_reason` "tool_calls".
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ class OpenAIBackend(Backend):
         self.client = JsonClient(
             self.base_url, key, timeout, RetryPolicy(max_retries, backoff, backoff_max)
         )
-        self.capabilities = frozenset(capabilities or set(CAPABILITIES) - {"tools"})
+        self.capabilities = frozenset(capabilities or CAPABILITIES)
         self.context_window = context_window
 
     @property
@@ -66,7 +68,13 @@ class OpenAIBackend(Backend):
             if options[key] is not None:
                 body[key] = options[key]
         if isinstance(prompt, list):
+            if options.get("tools") is not None:
+                body["tools"] = options["tools"]
             return "/chat/completions", {**body, "messages": prompt}
+        if options.get("tools") is not None:
+            raise LmforgeError(
+                f"{self.name}: tools need a chat prompt (a list of messages), not a text prompt."
+            )
         return "/completions", {**body, "prompt": prompt}
 
     def _generate(self, prompt: Prompt, options: dict[str, Any]) -> Completion:
