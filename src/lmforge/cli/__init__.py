@@ -62,7 +62,7 @@ for _name in ("reward", "align", "plan"):  # alignment and memory planning
     app.command(_name)(getattr(stages, _name))
 app.command("generate")(use.generate)
 app.command("chat")(use.chat)
-app.command("eval")(evaluate.eval_command)
+app.add_typer(evaluate.app, name="eval")
 app.command("lineage")(lineage.lineage)
 app.command("quickstart")(quickstart.quickstart)
 app.command("serve")(serve.serve)

@@ -1,4 +1,8 @@
-"""`lmforge eval`: score a model on tasks."""
+"""`lmforge eval`: score a model on tasks; `eval <subcommand>` for judging, comparing and more.
+
+`lmforge eval --model M --tasks a,b` runs the group's callback (no subcommand); each further
+command (judge, compare, contamination, ...) registers itself on `app` in this module.
+"""
 
 from __future__ import annotations
 
@@ -9,14 +13,30 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from lmforge.cli.options import ModelDir, Overwrite
+from lmforge.cli.options import Overwrite
+from lmforge.errors import LmforgeError
+
+app = typer.Typer(
+    help="Evaluate a model on tasks, or judge, compare and check results (subcommands).",
+    invoke_without_command=True,
+)
 
 
+@app.callback()
 def eval_command(
-    model: ModelDir,
+    ctx: typer.Context,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Model directory to evaluate.")
+    ] = None,
     task: Annotated[
-        list[str], typer.Option("--task", "-t", help="lab-qa, lab-mc, lab-arith or a .jsonl file.")
-    ],
+        list[str] | None,
+        typer.Option(
+            "--tasks",
+            "--task",
+            "-t",
+            help="lab-qa, lab-mc, lab-arith or a .jsonl file; repeat or comma-separate.",
+        ),
+    ] = None,
     data: Annotated[Path | None, typer.Option(help="Lab world directory for lab tasks.")] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write results here.")] = None,
     chat_template: Annotated[str, typer.Option(help="auto | on | off.")] = "auto",
@@ -25,6 +45,11 @@ def eval_command(
     overwrite: Overwrite = False,
 ) -> None:
     """Evaluate: exact match on short answers, log-likelihood accuracy on multiple choice."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if model is None or not task:
+        raise LmforgeError("lmforge eval needs --model and --tasks.", "See lmforge eval --help.")
+    task = [name.strip() for item in task for name in item.split(",") if name.strip()]
     from lmforge.eval.run import evaluate
 
     results = evaluate(
