@@ -68,9 +68,16 @@ def mask_shared_dirs(exposed: list[str]) -> None:
     for directory in SHARED_DIRS:
         if not os.path.isdir(directory) or os.path.islink(directory):
             continue
-        if any(Path(p).is_relative_to(directory) for p in exposed):
-            continue  # the interpreter lives there: keep it (read-only, like everything else)
-        _mount("tmpfs", directory, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64k,mode=0755")
+        # the interpreter may live there (a venv under /tmp): keep only the entries leading to
+        # it, read-only like everything else; every other entry, sockets included, is hidden
+        inside = [Path(p) for p in exposed if Path(p).is_relative_to(directory)]
+        keep = sorted({Path(directory, p.relative_to(directory).parts[0]) for p in inside
+                       if p != Path(directory)})  # fmt: skip
+        if keep:
+            _mask(Path(directory), keep)
+        else:
+            flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+            _mount("tmpfs", directory, "tmpfs", flags, "size=64k,mode=0755")
 
 
 def private_workdir(workdir: str, files: dict[str, str], uid: int, disk_bytes: int) -> None:
