@@ -18,10 +18,20 @@ from typing import Any
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from lmforge.errors import LmforgeError
-from lmforge.eval.prompts import continuation_for, messages_for, prompt_for, resolve_chat_template
+from lmforge.eval.fewshot import (
+    fewshot_for,
+    score_generation,
+    set_shots,
+    task_info,
+    task_prompt,
+)
+from lmforge.eval.perplexity import run_rolling
+from lmforge.eval.perplexity import task_summary as rolling_summary
+from lmforge.eval.prompts import continuation_for, resolve_chat_template
+from lmforge.eval.report import write_report
 from lmforge.eval.scoring import (
     answer_text,
-    choice_scores,
+    choice_predictions,
     exact_match,
     loglikelihoods,
     numeric_match,
@@ -46,14 +56,19 @@ def evaluate(
     max_new_tokens: int = 16,
     overwrite: bool = False,
     show_progress: bool = True,
+    shots: int | None = None,
+    fewshot_seed: int | None = None,
 ) -> dict[str, Any]:
-    """Evaluate the model directory `model` on `tasks` (names or .jsonl paths); see module doc.
+    """Evaluate the model directory `model` on `tasks` (names, .jsonl or .yaml paths).
 
     `max_new_tokens` bounds generation; a task that needs longer answers (lab-arith's
-    scratchpads) gets at least its own `Task.max_new_tokens`.
+    scratchpads) gets at least its own `Task.max_new_tokens`; a YAML task gets exactly its
+    own. `shots` / `fewshot_seed` override each task's few-shot settings (`eval.fewshot`).
     """
     _check_options(tasks, batch_size, limit, max_new_tokens)
     loaded = [load_task(name, data) for name in dict.fromkeys(tasks)]
+    for task in loaded:
+        set_shots(task, shots, fewshot_seed)
     if out is not None:
         out = prepare_out_dir(out, overwrite=overwrite)
     lm, tokenizer = load_model(model)
@@ -81,6 +96,8 @@ def evaluate(
             "batch_size": batch_size,
             "limit": limit,
             "max_new_tokens": max_new_tokens,
+            "shots": {t.name: t.shots for t in loaded},
+            "fewshot_seed": {t.name: t.fewshot_seed for t in loaded},
         }
         write_results(out, results, samples, config, _inputs(model, data, loaded))
     return results
@@ -102,18 +119,24 @@ def run_task(lm, tokenizer, task: Task, examples, chat: bool, batch_size, max_ne
     if task.kind == "multiple_choice":
         samples = _run_multiple_choice(lm, tokenizer, task, examples, chat, batch_size, advance)
         return summarize(task, samples), samples
-    max_new = max(max_new, task.max_new_tokens or 0)
+    if task.kind == "loglikelihood_rolling":  # perplexity: corpus sums, not means of samples
+        samples = run_rolling(lm, tokenizer, task, examples, batch_size, advance)
+        return {**rolling_summary(task, samples), **task_info(task, samples)}, samples
+    max_new = task.max_new_tokens if task.spec else max(max_new, task.max_new_tokens or 0)
     samples = _run_generate(lm, tokenizer, task, examples, chat, batch_size, max_new, advance)
     return {**summarize(task, samples), "max_new_tokens": max_new}, samples
 
 
 def _run_generate(lm, tokenizer, task: Task, examples, chat, batch_size, max_new, advance):
-    prompts = [
-        messages_for(e) if chat else prompt_for(e, task.kind, False, tokenizer) for e in examples
-    ]
+    prompts = [task_prompt(task, e, chat, tokenizer, messages=True) for e in examples]
     outputs = generate_batch(lm, tokenizer, prompts, max_new, batch_size, progress=advance)
     samples = []
     for example, output in zip(examples, outputs, strict=True):
+        if task.spec is not None:  # a YAML task: its stop strings, extractor and metrics
+            scored = score_generation(task, example, output)
+            head = _sample_head(task, example, chat, tokenizer)
+            samples.append({**head, "target": example["answer"], "output": output, **scored})
+            continue
         prediction = answer_text(output, task.answer_match)
         if task.answer_match == "numeric":
             correct = numeric_match(prediction, example["answer"])
@@ -131,7 +154,7 @@ def _run_generate(lm, tokenizer, task: Task, examples, chat, batch_size, max_new
 
 
 def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, advance):
-    prompts = [prompt_for(e, task.kind, chat, tokenizer) for e in examples]
+    prompts = [task_prompt(task, e, chat, tokenizer) for e in examples]
     requests, owner = [], []
     for n, (example, prompt) in enumerate(zip(examples, prompts, strict=True)):
         for choice in example["choices"]:
@@ -147,8 +170,8 @@ def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, 
     samples = []
     for example, prompt in zip(examples, prompts, strict=True):
         logliks = [next(scored)[0] for _ in example["choices"]]
-        best, best_norm = choice_scores(logliks, example["choices"])
-        label = example["label"]
+        picked = choice_predictions(logliks, example["choices"])
+        best, best_norm, label = picked["acc"], picked["acc_norm"], example["label"]
         samples.append({
             **_sample_head(task, example, chat, tokenizer, prompt),
             "target": label,
@@ -157,15 +180,18 @@ def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, 
             "prediction": best,
             "prediction_norm": best_norm,
             "correct": best == label,
-            "scores": {"acc": float(best == label), "acc_norm": float(best_norm == label)},
+            "scores": {metric: float(choice == label) for metric, choice in picked.items()},
         })  # fmt: skip
     return samples
 
 
 def _sample_head(task: Task, example, chat: bool, tokenizer, prompt: str | None = None):
     if prompt is None:
-        prompt = prompt_for(example, task.kind, chat, tokenizer)
-    return {"task": task.name, "id": example["id"], "lang": example["lang"], "prompt": prompt}
+        prompt = task_prompt(task, example, chat, tokenizer)
+    head = {"task": task.name, "id": example["id"], "lang": example["lang"], "prompt": prompt}
+    if task.shots:
+        head["fewshot_ids"] = [d["id"] for d in fewshot_for(task, example)]
+    return head
 
 
 def summarize(task: Task, samples: list[dict[str, Any]]) -> dict[str, Any]:
@@ -179,6 +205,7 @@ def summarize(task: Task, samples: list[dict[str, Any]]) -> dict[str, Any]:
         "metrics": _means(task.metrics, samples),
         "chance": task.chance,
         "by_lang": {lang: _means(task.metrics, group) for lang, group in sorted(by_lang.items())},
+        **task_info(task, samples),
     }
 
 
@@ -194,15 +221,18 @@ def _inputs(model: Path, data: Path | None, tasks: list[Task]) -> dict[str, Path
     for task in tasks:
         if task.name not in BUILTIN and task.source is not None:
             inputs[f"task:{task.name}"] = task.source
+        for split, path in task.files.items():  # a YAML task's data files
+            inputs[f"task:{task.name}:{split}"] = path
     return inputs
 
 
 def write_results(out: Path, results, samples, config, inputs: dict[str, Path]) -> None:
-    """results.json, samples.jsonl, then the manifest that marks the evaluation finished."""
+    """results.json, samples.jsonl, report.html + summary.md, then the manifest (finished)."""
     tmp = out / ".results.json.tmp"
     tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     os.replace(tmp, out / "results.json")
     write_jsonl(out / "samples.jsonl", samples)
+    write_report([out], out)  # report.html + summary.md, before the manifest marks it finished
     metrics = {name: r["metrics"] for name, r in results["tasks"].items()}
     write_manifest(
         out, "eval", {**config, "chat_template_used": results["chat_template"]}, inputs, metrics

@@ -3,8 +3,9 @@
 A `Task` is shaped like an lm-evaluation-harness task: an output type (`generate` ~ lm-eval's
 `generate_until`, `multiple_choice`), documents, a target delimiter and a list of metrics.
 Built-in tasks read the lab world (`lmforge lab generate`); any JSONL file of questions is a
-task too, its kind inferred from its fields. Every record is checked up front, and a bad one
-is reported by file, line and field.
+task too, its kind inferred from its fields; a YAML file describes local data with templates
+(`eval.spec`). Every record is checked up front, and a bad one is reported by file, line and
+field.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from lmforge.errors import LmforgeError
+from lmforge.eval.loaders import lab_fewshot
 from lmforge.jsonl import iter_jsonl
+from lmforge.runs import file_sha256
 
-Kind = Literal["generate", "multiple_choice"]
+Kind = Literal["generate", "multiple_choice", "loglikelihood_rolling"]
 METRICS: dict[str, tuple[str, ...]] = {
     "generate": ("exact_match",),
     "multiple_choice": ("acc", "acc_norm"),
@@ -48,6 +51,13 @@ class Task:
     answer_match: str = "exact"  # generate tasks: "exact" (with aliases) or "numeric"
     max_new_tokens: int | None = None  # generate tasks that need more than the default
     config: dict[str, Any] = field(default_factory=dict)
+    spec: Any = None  # a YAML task's `eval.spec.TaskSpec`
+    fewshot: list[dict[str, Any]] | None = None  # demonstrations; None: the task's own examples
+    fewshot_split: str | None = None
+    shots: int = 0  # demonstrations per prompt (`lmforge eval --shots`)
+    fewshot_seed: int = 1234
+    hash: str | None = None  # sha256 of the task's files (`eval.spec` for YAML tasks)
+    files: dict[str, Path] = field(default_factory=dict)  # a YAML task's data files by split
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -55,7 +65,19 @@ class Task:
     @property
     def output_type(self) -> str:
         """The lm-evaluation-harness name of the kind."""
-        return "generate_until" if self.kind == "generate" else "multiple_choice"
+        return "generate_until" if self.kind == "generate" else self.kind
+
+    def demos(self) -> list[Any]:
+        """The few-shot pool as `prompting.templates.Demo`s (question, answer, rationale)."""
+        from lmforge.eval.fewshot import demos
+
+        return demos(self)
+
+    def to_sft(self, path: Path) -> int:
+        """Write the few-shot (training) split as chat JSONL for `lmforge sft`; the count."""
+        from lmforge.eval.fewshot import to_sft
+
+        return to_sft(self, Path(path))
 
 
 def known_tasks() -> list[str]:
@@ -63,17 +85,24 @@ def known_tasks() -> list[str]:
 
 
 def load_task(name_or_path: str, data: Path | None = None) -> Task:
-    """A built-in lab task by name (reading the lab directory `data`) or a JSONL file."""
+    """A built-in lab task by name (reading the lab directory `data`), a JSONL or YAML file."""
     if name_or_path in BUILTIN:
         return _builtin(name_or_path, Path(data) if data is not None else DEFAULT_DATA)
     path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml"):
+        if not path.is_file():
+            raise LmforgeError(f"task file {path} does not exist.", "Check the path.")
+        from lmforge.eval.spec import task_from_yaml  # it builds Tasks: import late
+
+        return task_from_yaml(path)
     if path.suffix == ".jsonl" or path.is_file():
         if not path.is_file():
             raise LmforgeError(f"task file {path} does not exist.", "Check the path.")
         return task_from_file(path)
     raise LmforgeError(
         f"unknown task {name_or_path!r}.",
-        f"Known tasks: {', '.join(BUILTIN)}; or give the path to a .jsonl file of questions.",
+        f"Known tasks: {', '.join(BUILTIN)}; or give the path to a .jsonl file of questions "
+        "or a task .yaml file.",
     )
 
 
@@ -92,6 +121,7 @@ def _builtin(name: str, data: Path) -> Task:
         )
     task = task_from_file(path, name=name, kind=kind, answer_match=match)
     task.max_new_tokens = max_new_tokens
+    task.fewshot_split, task.fewshot = lab_fewshot(name, data)
     return task
 
 
@@ -118,6 +148,7 @@ def task_from_file(
         chance=_chance(kind, examples, answer_match),
         source=path,
         answer_match=answer_match,
+        hash=file_sha256(path),
     )
 
 
