@@ -31,8 +31,9 @@ def test_completion_and_chat_rendering_are_exact():
     cot = render(PromptTemplate(use_rationales=True), "q?", DEMOS, cue="Let's go.").prompt
     assert cot == (
         "Question: What is 1 + 1?\nAnswer: ones: 1 + 1 = 2\nAnswer: 2\n\n"
-        "Question: Capital of Velden?\nAnswer: Orlen\n\nQuestion: q?\nAnswer: Let's go."
-    )
+        "Question: Capital of Velden?\nAnswer: The answer is Orlen.\n\nQuestion: q?\n"
+        "Answer: Let's go."
+    )  # a demonstration without reasoning still shows the marker replies are parsed by
 
 
 def test_too_long_prompts_drop_demonstrations_from_the_last():

@@ -37,8 +37,10 @@ class PromptTemplate:
     use_rationales: bool = False  # few-shot CoT: demos show their reasoning
 
     def demo_reply(self, demo: Demo) -> str:
-        if not (self.use_rationales and demo.rationale):
+        if not self.use_rationales:
             return demo.answer
+        if not demo.rationale:  # still show the marker the reply is parsed by
+            return f"The answer is {demo.answer}."
         last = demo.rationale.strip().splitlines()[-1]
         if demo.answer in last:  # the lab scratchpads end with "Answer: N" already
             return demo.rationale.strip()
