@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WORKDIR ?= quickstart
 
-.PHONY: venv quickstart test test-all lint format bench clean
+.PHONY: venv browser quickstart test test-all lint format bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,20 @@ venv: $(STAMP)
 quickstart: venv
 	$(VENV)/bin/lmforge quickstart --workdir $(WORKDIR)
 
-test: venv
-	$(PY) -m pytest -q -m "not slow"
+# The web UI's tests drive Debian's Chromium through chromedriver (nothing is downloaded by
+# the test itself); with LMFORGE_REQUIRE_BROWSER=1 a missing browser fails them, never skips.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		chromium chromium-driver fonts-nanum >/dev/null)
 
-test-all: venv
-	$(PY) -m pytest -q
+TEST_ENV := LMFORGE_REQUIRE_BROWSER=1 LMFORGE_TEST_ARTIFACTS=tests-artifacts
+
+test: venv browser
+	$(TEST_ENV) $(PY) -m pytest -q -m "not slow"
+
+test-all: venv browser
+	$(TEST_ENV) $(PY) -m pytest -q
 
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks

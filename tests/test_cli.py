@@ -174,3 +174,10 @@ def test_ctrl_c_saves_the_finished_steps_and_resume_checks_settings(capsys, tmp_
     assert run(capsys, *args)[0] == 0
     manifest = json.loads((out / "lmforge.json").read_text())
     assert manifest["metrics"]["resumed_from"] == interrupted_at
+
+
+def test_usage_errors_exit_2_with_clicks_message(capsys):
+    code, text = run(capsys, "serve", "--port", "abc")
+    assert code == 2 and "Invalid value for '--port'" in text and "Unexpected" not in text
+    code, text = run(capsys, "--bogus")
+    assert code == 2 and "No such option: --bogus" in text

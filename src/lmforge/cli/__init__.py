@@ -85,12 +85,15 @@ def main(argv: list[str] | None = None) -> None:
             raise KeyboardInterrupt
         if isinstance(code, int) and code:
             sys.exit(code)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.ClickException as e:
+    except (click.exceptions.Exit, typer.Exit) as e:
+        sys.exit(getattr(e, "exit_code", 0))
+    except (click.ClickException, typer.TyperException) as e:
+        # typer ≥ 0.29 raises usage errors from its own copy of click: the same show/exit_code
+        if not hasattr(e, "show"):
+            raise
         e.show()
         sys.exit(e.exit_code)
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except (click.exceptions.Abort, typer.Abort, KeyboardInterrupt):
         err.print("[yellow]Interrupted.[/] Run the same command again to resume where it stopped.")
         sys.exit(130)
     except LmforgeError as e:

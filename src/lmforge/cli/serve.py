@@ -1,4 +1,4 @@
-"""`lmforge serve`: an OpenAI-compatible HTTP server for one model directory."""
+"""`lmforge serve`: an OpenAI-compatible HTTP server and web UI for one model directory."""
 
 from __future__ import annotations
 
@@ -10,12 +10,17 @@ import typer
 from lmforge.cli.options import ModelDir
 from lmforge.prompting.registry import DEFAULT_DB, ENV_DB
 from lmforge.serve.tracestore import DEFAULT_DB as DEFAULT_TRACE_DB
+from lmforge.serve.vllm_engine import EngineName, serve_vllm
 
 
 def serve(
     model: ModelDir,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    engine: Annotated[
+        EngineName,
+        typer.Option(help="local: built in (CPU or GPU); vllm: hand serving to vLLM (GPU)."),
+    ] = EngineName.local,
     api_key: Annotated[
         str | None,
         typer.Option("--api-key", envvar="LMFORGE_API_KEY", help="Require this bearer key."),
@@ -40,10 +45,22 @@ def serve(
         Path | None,
         typer.Option("--prompts-db", envvar=ENV_DB, help=f"Prompt registry (./{DEFAULT_DB})."),
     ] = None,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(help="Folder of artifacts the web UI's Runs tab shows (lineage, losses)."),
+    ] = None,
+    index: Annotated[
+        Path | None,
+        typer.Option(help="RAG index the web UI's RAG tab (POST /v1/rag/ask) answers from."),
+    ] = None,
 ) -> None:
-    """Serve a model with the OpenAI API: chat (with tools), completions, embeddings, traces."""
+    """Serve a model with the OpenAI API (chat with tools, completions, embeddings, traces)
+    and a web UI at / (chat playground, runs dashboard, traces, RAG)."""
+    if engine is EngineName.vllm:  # host, port, key and model id carry over; the rest is local
+        raise typer.Exit(serve_vllm(model, host, port, api_key, served_model_name))
     from lmforge.serve import serve as run
 
     run(model, host=host, port=port, api_key=api_key, max_queue=max_queue, timeout=timeout,
         model_id=served_model_name, embedder=None if embedder == "none" else embedder,
-        trace_db=None if no_trace else trace_db, prompts_db=prompts_db)  # fmt: skip
+        trace_db=None if no_trace else trace_db, prompts_db=prompts_db, workspace=workspace,
+        index=index)  # fmt: skip

@@ -7,7 +7,10 @@
 Routes: `GET /v1/models`, `POST /v1/chat/completions` (with tools), `POST /v1/completions`,
 `POST /v1/embeddings`, `GET /v1/traces`, `GET /v1/prompts[/{name}]`, `POST /tokenize`,
 `POST /detokenize` (vLLM's bodies), `GET /health`; the OpenAPI spec is at `/openapi.json`.
-With an API key every route but `/health` and the spec needs `Authorization: Bearer KEY`.
+The web UI is at `/` (`serve.ui_routes`; `GET /v1/ui`, `GET /v1/runs` with `workspace`,
+`POST /v1/rag/ask` with `index`).
+With an API key every route but `/health`, the spec and the UI's static files needs
+`Authorization: Bearer KEY`.
 With `trace_db` every request is recorded there (`serve.tracing`).
 """
 
@@ -21,7 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 
 from lmforge.infer.generate import encode_prompt
 from lmforge.prompting.registry import PromptRegistry
-from lmforge.serve import chat, completions, embeddings, errors, records
+from lmforge.serve import chat, completions, dashboard, embeddings, errors, rag, records, ui_routes
 from lmforge.serve.embeddings import Embeddings
 from lmforge.serve.engine import Engine
 from lmforge.serve.errors import APIError
@@ -30,6 +33,7 @@ from lmforge.serve.messages import template_messages
 from lmforge.serve.schemas import DetokenizeRequest, TokenizeRequest
 from lmforge.serve.state import Served, State, now
 from lmforge.serve.tracing import TraceMiddleware, Tracer
+from lmforge.serve.ui_routes import UIFiles, UISettings
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 
@@ -112,16 +116,21 @@ def create_app(
     embedder: str | None = "minilm",
     trace_db: str | Path | None = None,
     prompts_db: str | Path | None = None,
+    workspace: str | Path | None = None,
+    index: str | Path | None = None,
 ) -> FastAPI:
     """An app serving the model in `model_dir` (or `loaded=(model, tokenizer)`).
 
     `embedder`: the /v1/embeddings model (`lmforge.embed` spec; None for none), loaded on
     first use. `trace_db`: record every request in this SQLite file (None: no tracing).
     `prompts_db`: the prompt registry (default $LMFORGE_PROMPTS_DB or ./lmforge-prompts.sqlite).
+    `workspace`: a folder of artifacts the web UI's Runs tab shows; `index`: a RAG index
+    directory the RAG tab (`POST /v1/rag/ask`) answers from with the served model.
     """
     # settings that can be wrong are checked before the model is loaded
     embeddings_model = Embeddings(embedder) if embedder else None
     prompts = PromptRegistry(prompts_db)
+    ui = UISettings.check(workspace, index, model_dir)
     name = model_id or (Path(model_dir).resolve().name if model_dir is not None else "model")
     tracer = Tracer(trace_db, name, model_dir) if trace_db is not None else None
     if loaded is None:
@@ -148,14 +157,16 @@ def create_app(
                   summary="An OpenAI-compatible API for one lmforge model.")  # fmt: skip
     app.state.served = Served(engine, name, timeout, api_key, now(), embeddings_model, tracer,
                               prompts)  # fmt: skip
+    app.state.ui = ui
     errors.install(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    if tracer is not None:  # outermost: it also sees what the body limit refuses
+    if tracer is not None:  # outside the body limit: it also sees what that refuses
         app.add_middleware(TraceMiddleware, tracer=tracer)
     app.include_router(router)
-    for module in (chat, completions, embeddings, records):
+    for module in (chat, completions, embeddings, records, ui_routes, dashboard, rag):
         app.include_router(module.router, dependencies=[Depends(require_key)])
     app.add_api_route("/health", lambda: {"status": "ok"}, methods=["GET"])
+    app.add_middleware(UIFiles)  # outermost: the page's files need no key and are not traced
     return app
 
 

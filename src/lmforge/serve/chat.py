@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from lmforge.errors import LmforgeError
 from lmforge.infer.generate import render_prompt
 from lmforge.serve import sse
-from lmforge.serve.engine import Job, Output
+from lmforge.serve.engine import Job, Output, disconnected
 from lmforge.serve.errors import APIError
 from lmforge.serve.messages import template_messages
 from lmforge.serve.model import Row, TokenLogprob
@@ -61,7 +61,7 @@ async def chat_completions(body: ChatRequest, request: Request, state: State):
     if body.stream:
         stream = _stream(state, job, head, body, answers, request)
         return StreamingResponse(stream, media_type="text/event-stream")
-    outputs = await state.engine.result(job)
+    outputs = await state.engine.result(job, disconnected(request))
     pairs = zip(outputs, answers, strict=True)
     choices = [_choice(state, i, out, answer) for i, (out, answer) in enumerate(pairs)]
     counts = usage(outputs)

@@ -14,7 +14,7 @@ from fastapi.responses import StreamingResponse
 
 from lmforge.infer.generate import encode_prompt
 from lmforge.serve import sse
-from lmforge.serve.engine import Job, Output
+from lmforge.serve.engine import Job, Output, disconnected
 from lmforge.serve.errors import APIError
 from lmforge.serve.model import Row
 from lmforge.serve.schemas import CompletionRequest
@@ -53,7 +53,7 @@ async def completions(body: CompletionRequest, request: Request, state: State):
     if body.stream:
         stream = _stream(state, job, head, body, lambda outs: _note(request, outs, len(prompts)))
         return StreamingResponse(stream, media_type="text/event-stream")
-    outputs = await state.engine.result(job)
+    outputs = await state.engine.result(job, disconnected(request))
     choices = [_choice(state, i, out, body.echo) for i, out in enumerate(outputs)]
     counts = usage(outputs, len(prompts))
     _note(request, outputs, len(prompts))

@@ -1,12 +1,13 @@
 """One model, one worker thread, a bounded queue in front of it, and dynamic batching.
 
 The event loop (FastAPI) turns each request into a `Job` and `submit`s it; a full queue is
-an immediate 429. The worker thread takes jobs in order. A greedy, non-streaming job waits
-`batch_wait` seconds for more of its kind and runs them all in one left-padded
-`model.generate` call (greedy rows do not depend on each other, so each gets the tokens it
-would get alone). Results and streamed text go back to the event loop as events on the job's
-asyncio queue. A job is cancelled when its client goes away or its deadline passes: the
-generation stops at the next token once every job in the batch is cancelled.
+an immediate 429. The worker thread takes jobs in order. A greedy job (streamed or not)
+waits `batch_wait` seconds for more of its kind — up to `patience` while fewer have come
+than the last greedy batch held — and runs them all in one left-padded `model.generate`
+call (greedy rows do not depend on each other, so each gets the tokens it would get alone).
+Results and streamed text go back to the event loop as events on the job's asyncio queue.
+A job is cancelled when its client goes away or its deadline passes: a queued one never
+runs, and the generation stops at the next token once every job in the batch is cancelled.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import contextlib
 import queue
 import threading
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 
 import torch
@@ -58,7 +60,7 @@ class Job:
 
     @property
     def batchable(self) -> bool:
-        return self.temperature == 0 and not self.stream
+        return self.temperature == 0
 
     def stopped(self) -> bool:
         return self.cancel.is_set() or time.monotonic() > self.deadline
@@ -80,10 +82,12 @@ class Engine:
         max_batch: int = 8,
         batch_wait: float = 0.005,
         threads: int | None = None,
+        patience: float = 0.05,
     ) -> None:
         self.model, self.tokenizer = model, tokenizer
         self.max_queue, self.max_batch, self.batch_wait = max_queue, max_batch, batch_wait
-        self.threads = threads
+        self.threads, self.patience = threads, patience
+        self._expect = 1  # rows of the last greedy batch: how many clients are likely back
         self.batches: list[int] = []  # jobs per model call, in order
         self.generated = 0  # tokens generated so far, all jobs
         self._queue: queue.Queue = queue.Queue()
@@ -111,14 +115,23 @@ class Engine:
         self._queue.put(job)
         return job
 
-    async def result(self, job: Job) -> list[Output]:
-        """The job's outputs; 504 when its deadline passes first."""
+    async def result(self, job: Job, gone: Awaitable | None = None) -> list[Output]:
+        """The job's outputs; 504 when its deadline passes first. `gone` (e.g.
+        `disconnected(request)`) ends when the client goes away: the job is cancelled then
+        (a queued job never runs, a running one stops at the next token) and 499 raised."""
+        waits = [asyncio.ensure_future(job.events.get())]
+        if gone is not None:
+            waits.append(asyncio.ensure_future(gone))
         try:
-            kind, payload = await asyncio.wait_for(job.events.get(), self._left(job))
-        except TimeoutError:
-            raise _timeout(job) from None
+            done, _ = await asyncio.wait(waits, timeout=self._left(job),
+                                         return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
         finally:
             job.cancel.set()  # a no-op once done; stops the work if the client went away
+            for wait in waits:
+                wait.cancel()
+        if waits[0] not in done:
+            raise _timeout(job) if not done else _gone()
+        kind, payload = waits[0].result()
         while kind == "delta":  # not sent for non-streaming jobs, but be safe
             kind, payload = job.events.get_nowait()
         if kind == "error":
@@ -165,25 +178,33 @@ class Engine:
             self._run([j for j in batch if not j.stopped()])
 
     def _gather(self, first: Job) -> tuple[list[Job], Job | None]:
-        """`first` and the batchable jobs arriving within `batch_wait`; the next other job."""
-        batch, rows, end = [first], len(first.rows), time.monotonic() + self.batch_wait
+        """`first` and the batchable jobs arriving within `batch_wait`; the next other job.
+
+        While fewer rows than the last greedy batch had are in, it waits up to `patience`
+        instead: the clients just answered are likely sending their next requests, and
+        a batch that misses them by a few milliseconds costs them a whole generation."""
+        batch, rows, start = [first], len(first.rows), time.monotonic()
+        held = None
         while rows < self.max_batch:
+            wait = self.patience if rows < self._expect else self.batch_wait
             try:
-                job = self._take(timeout=max(end - time.monotonic(), 0.0))
+                job = self._take(timeout=max(start + wait - time.monotonic(), 0.0))
             except queue.Empty:
                 break
             if job is None or not job.batchable:
-                return batch, job
+                held = job
+                break
             batch.append(job)
             rows += len(job.rows)
-        return batch, None
+        self._expect = min(rows, self.max_batch)
+        return batch, held
 
     def _run(self, jobs: list[Job]) -> None:
         if not jobs:
             return
         self.batches.append(len(jobs))
         head = jobs[0]
-        on_step = _streamer(head) if head.stream else None
+        on_step = _streamer(jobs) if any(j.stream for j in jobs) else None
         try:
             trackers = run_rows(
                 self.model, self.tokenizer, [r for j in jobs for r in j.rows], head.temperature,
@@ -210,14 +231,30 @@ class Engine:
         return out
 
 
-def _streamer(job: Job):
+def _streamer(jobs: list[Job]):
+    """Sends each streaming job the new text of its own rows (its choices 0, 1, ...)."""
+    owners = [(job, index) for job in jobs for index in range(len(job.rows))]
+
     def on_step(trackers: list[Tracker]) -> None:
-        for index, tracker in enumerate(trackers):
-            piece = tracker.pending()
+        for (job, index), tracker in zip(owners, trackers, strict=True):
+            piece = tracker.pending() if job.stream and not job.stopped() else ""
             if piece:
                 job.send("delta", index, piece)
 
     return on_step
+
+
+async def disconnected(request) -> None:
+    """Returns once the client of `request` (a Starlette request whose body has been read)
+    has gone away: the ASGI server then answers `receive` with `http.disconnect`."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+def _gone() -> APIError:
+    # nginx's "client closed request": nobody reads it, but the trace records it
+    return APIError(499, "The client went away before the response was ready.",
+                    code="client_closed_request")  # fmt: skip
 
 
 def _timeout(job: Job) -> APIError:
