@@ -60,6 +60,8 @@ class LocalBackend(Backend):
         return render_prompt(self.tokenizer, prompt)
 
     def _generate(self, prompt: Prompt, options: dict[str, Any]) -> Completion:
+        if _plain_greedy(options):  # nothing to watch while it runs: no streaming thread
+            return self._generate_batch([prompt], options)[0]
         seed = options["seed"] if options["seed"] is not None else 0
         results = [self._one(prompt, options, seed + i) for i in range(options["n"])]
         text, reason, n_new = results[0]
@@ -68,7 +70,7 @@ class LocalBackend(Backend):
 
     def _generate_batch(self, prompts: list[Prompt], options: dict[str, Any]) -> list[Completion]:
         if options["temperature"] > 0 or options["n"] > 1:  # sampled: one seeded run each
-            return super()._generate_batch(prompts, options)
+            return [self._generate(prompt, options) for prompt in prompts]
         texts = generate_batch(
             self.model, self.tokenizer, prompts, options["max_tokens"], self.batch_size
         )
@@ -109,3 +111,8 @@ class LocalBackend(Backend):
     def _loglikelihoods(self, requests: list[tuple[str, str]]) -> list[float]:
         scored = loglikelihoods(self.model, self.tokenizer, requests, self.batch_size)
         return [value for value, _greedy in scored]
+
+
+def _plain_greedy(options: dict[str, Any]) -> bool:
+    """Greedy, one reply, no stop strings: the reply is just `model.generate`'s."""
+    return options["temperature"] == 0 and options["n"] == 1 and not options["stop"]
