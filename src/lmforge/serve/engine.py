@@ -24,6 +24,7 @@ import torch
 
 from lmforge.serve.errors import APIError, from_exception
 from lmforge.serve.model import Row, TokenLogprob, Tracker, run_rows, score
+from lmforge.serve.worker import QueueWorker
 
 
 @dataclass
@@ -71,8 +72,10 @@ class Job:
             self.loop.call_soon_threadsafe(self.events.put_nowait, event)
 
 
-class Engine:
+class Engine(QueueWorker):
     """Runs jobs on `model` in one worker thread; `max_queue` jobs may wait."""
+
+    thread_name = "lmforge-engine"
 
     def __init__(
         self,
@@ -92,17 +95,6 @@ class Engine:
         self.generated = 0  # tokens generated so far, all jobs
         self._queue: queue.Queue = queue.Queue()
         self._waiting, self._lock = 0, threading.Lock()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._work, name="lmforge-engine", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
 
     def submit(self, job: Job) -> Job:
         """Queue `job` (from the event loop); 429 when `max_queue` jobs already wait."""

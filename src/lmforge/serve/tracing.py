@@ -27,6 +27,7 @@ from starlette.requests import Request
 
 from lmforge.runs import read_manifest
 from lmforge.serve import tracestore
+from lmforge.serve.worker import QueueWorker
 
 log = logging.getLogger("lmforge.serve")
 UNTRACED = {"/health", "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/v1/traces"}
@@ -34,8 +35,10 @@ MAX_BODY = 1_000_000  # bytes of a request body kept in a trace (an 8 MB prompt 
 BATCH = 256
 
 
-class Tracer:
+class Tracer(QueueWorker):
     """Writes trace records to the SQLite file `path` from one background thread."""
+
+    thread_name = "lmforge-tracer"
 
     def __init__(self, path: str | Path, model_id: str, model_dir: str | Path | None = None,
                  max_pending: int = 10_000) -> None:  # fmt: skip
@@ -48,18 +51,6 @@ class Tracer:
             tracestore.add_model(db, self.model_key, model_id, where, manifest)
         self.dropped = 0
         self._queue: queue.Queue = queue.Queue(max_pending)
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._work, name="lmforge-tracer", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Write what is queued, then end the writer."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=30)
-            self._thread = None
 
     def record(self, record: dict[str, Any]) -> None:
         try:
