@@ -16,6 +16,8 @@ JSONL_FILES = (
     "raw_truth.jsonl",
     "sft/train.jsonl",
     "sft/arith.jsonl",
+    "sft/tools.jsonl",
+    "sft/reading.jsonl",
     "prefs/train.jsonl",
     "eval/qa.jsonl",
     "eval/mc.jsonl",

@@ -10,6 +10,9 @@ Three protocols (see `agents.protocols`): "native" (the backend's tools API; nee
 what local models use) and "inline" (Toolformer: `[calculator(2+2) → 4]` inside the answer).
 "auto" picks native when the backend has it, else react. Every model call is a step; the run
 stops at an answer, or when the step or token budget (or the model's context window) is spent.
+Inline in chat mode continues the assistant's turn of the rendered chat template (a local
+model fine-tuned to call tools, e.g. on the lab's sft/tools.jsonl); `instructions` replaces
+the protocol's system text ("" sends none, as such a model was trained without one).
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class ReActAgent:
     memory: ConversationMemory | None = None
     listener: Listener | None = None
     temperature: float = 0.0
+    instructions: str | None = None  # the system text; None: the protocol's own, "": none
 
     def __post_init__(self) -> None:
         if self.protocol not in PROTOCOLS:
@@ -73,6 +77,19 @@ class ReActAgent:
             self.backend.require("tools")
             self.mode = "chat"
         self.backend.require(self.mode)
+        if self.protocol == "inline" and self.mode == "chat":
+            # the answer so far is appended to the prompt's text, so the template must be text
+            probe = [{"role": "user", "content": "?"}]
+            if self.backend.render(probe) is None:
+                raise LmforgeError(
+                    f"the inline protocol in chat mode continues the rendered chat template, "
+                    f"and backend {self.backend.name} cannot render it as text.",
+                    "Use --mode completion, or a local model directory.",
+                )
+            self.backend.require("completion")  # the continued text goes as a raw prompt
+
+    def _system(self, default: str) -> str:
+        return default if self.instructions is None else self.instructions
 
     def run(
         self, goal: str, notes: str = "", meter: Meter | None = None, trace: Trace | None = None
@@ -109,11 +126,11 @@ class ReActAgent:
         return completion, None
 
     def _react(self, goal: str, notes: str, meter: Meter, trace: Trace):
-        system = REACT_SYSTEM.format(tools=self.tools.describe())
+        system = self._system(REACT_SYSTEM.format(tools=self.tools.describe()))
         question = "\n\n".join(x for x in (notes, f"Question: {goal}") if x)
         if self.mode == "chat":
             history = self.memory.messages() if self.memory else []
-            prompt: Prompt = [{"role": "system", "content": system}, *history,
+            prompt: Prompt = [*_system_message(system), *history,
                               {"role": "user", "content": question}]  # fmt: skip
         else:
             earlier = self.memory.text() if self.memory else ""
@@ -135,7 +152,7 @@ class ReActAgent:
     def _native(self, goal: str, notes: str, meter: Meter, trace: Trace):
         history = self.memory.messages() if self.memory else []
         question = "\n\n".join(x for x in (notes, goal) if x)
-        messages = [{"role": "system", "content": NATIVE_SYSTEM}, *history,
+        messages = [*_system_message(self._system(NATIVE_SYSTEM)), *history,
                     {"role": "user", "content": question}]  # fmt: skip
         while True:
             completion, stop = self.ask(messages, meter, tools=self.tools.specs())
@@ -154,8 +171,7 @@ class ReActAgent:
                                  "content": observation.content})  # fmt: skip
 
     def _inline(self, goal: str, notes: str, meter: Meter, trace: Trace):
-        system = INLINE_SYSTEM.format(tools=self.tools.describe())
-        prompt = "\n\n".join(x for x in (system, notes, f"Question: {goal}") if x) + "\nAnswer:"
+        prompt = self._inline_prompt(goal, notes)
         answer = ""
         while True:
             completion, stop = self.ask(prompt + answer, meter, stop=["]", "→"])
@@ -172,6 +188,17 @@ class ReActAgent:
             result = " ".join(observation.content.split())[:500]
             answer += piece.rstrip().removesuffix("->").rstrip() + f" → {result}]"
 
+    def _inline_prompt(self, goal: str, notes: str) -> str:
+        """The text the answer continues: "...Question: goal\nAnswer:", or in chat mode the
+        rendered chat up to the assistant's turn (the answer so far is the assistant's text)."""
+        system = self._system(INLINE_SYSTEM.format(tools=self.tools.describe()))
+        if self.mode == "completion":
+            parts = (system, notes, f"Question: {goal}")
+            return "\n\n".join(x for x in parts if x) + "\nAnswer:"
+        question = "\n\n".join(x for x in (notes, goal) if x)
+        messages = [*_system_message(system), {"role": "user", "content": question}]
+        return str(self.backend.render(messages))
+
     def _observe(self, call: ToolCall | None, error: str | None, meter: Meter, trace: Trace):
         if call is None:
             observation = Observation("", f"Error: {error}", ok=False, ran=False)
@@ -184,6 +211,10 @@ class ReActAgent:
         trace.add("observation", observation.content, meter.steps, tool=observation.tool,
                   ok=observation.ok, ran=observation.ran)  # fmt: skip
         return observation
+
+
+def _system_message(system: str) -> list[dict[str, str]]:
+    return [{"role": "system", "content": system}] if system else []
 
 
 def _react_step(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Arithmetic: 2-4 digit addition and subtraction, with column-by-column scratchpads.
+"""Arithmetic: 2-4 digit addition and subtraction, with column-by-column scratchpads, and
+4-digit problems answered through an inline calculator call (tool-use SFT data).
 
 A scratchpad walks the columns from the ones, writing each digit and the carry (addition) or
 borrow (subtraction), in the question's language, and ends with "Answer: N" / "답: N".
@@ -23,6 +24,7 @@ _COLUMNS = {
     "ko": ("일의 자리", "십의 자리", "백의 자리", "천의 자리"),
 }
 _SIGN = {"add": "+", "sub": "-"}
+TOOL_ARROW = "→"  # what `lmforge.agents` writes between an inline call and its result
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Problem:
 
 
 def question(p: Problem, lang: str) -> str:
-    expr = f"{p.a} {_SIGN[p.op]} {p.b}"
+    expr = expression(p)
     return f"What is {expr}?" if lang == "en" else f"{josa(expr, '은/는')} 얼마인가요?"
 
 
@@ -108,14 +110,21 @@ def problems(seed: int, n_train: int, n_test: int) -> tuple[list[Problem], list[
     return _draw(rng, n_train, seen), test[:n_test]
 
 
-def _draw(rng: random.Random, n: int, seen: set[tuple[int, str, int]]) -> list[Problem]:
+def tool_problems(seed: int, n: int, test: list[Problem]) -> list[Problem]:
+    """`n` 4-digit problems for the tool-use chats, from their own stream, never a test one."""
+    return _draw(rng_for(seed, "arith_tools"), n, {p.key for p in test}, digits=(4,))
+
+
+def _draw(
+    rng: random.Random, n: int, seen: set[tuple[int, str, int]], digits: tuple[int, ...] = DIGITS
+) -> list[Problem]:
     out: list[Problem] = []
     while len(out) < n:
-        digits, op = rng.choice(DIGITS), rng.choice(OPS)
-        a, b = (rng.randrange(10 ** (digits - 1), 10**digits) for _ in range(2))
+        size, op = rng.choice(digits), rng.choice(OPS)
+        a, b = (rng.randrange(10 ** (size - 1), 10**size) for _ in range(2))
         if op == "sub" and a < b:
             a, b = b, a  # answers stay non-negative
-        p = Problem(a, op, b, digits)
+        p = Problem(a, op, b, size)
         if p.key not in seen:
             seen.add(p.key)
             out.append(p)
@@ -153,6 +162,40 @@ def sft_arith_records(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(
             {"id": f"sft-arith-{n:06d}", "lang": r["lang"], "messages": messages, "meta": meta}
         )
+    return out
+
+
+def tool_call_text(p: Problem) -> str:
+    """An inline calculator call with its result filled in, as `lmforge.agents` writes it:
+    `[calculator( 1234 + 4321) → 5555]`. The space after "(" makes the expression the very
+    tokens of the question (" 1234" is one pre-token, "1234" after "(" another), so a small
+    model copies it by matching tokens instead of re-spelling the number."""
+    return f"[calculator( {expression(p)}) {TOOL_ARROW} {p.answer}]"
+
+
+def expression(p: Problem) -> str:
+    return f"{p.a} {_SIGN[p.op]} {p.b}"
+
+
+def sft_tool_records(items: list[Problem], langs: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Chats answering each problem with an inline calculator call (Toolformer-style, the text
+    protocol of `lmforge.agents`): the reply is the call with its result, which the agent
+    inserts; the model then ends its turn.
+
+    Languages take turns, so EN and KO are balanced. Replies are short so that two chats pack
+    into one 128-token training row. Many different numbers, each seen a few times, are what
+    make a small model learn to copy the operands rather than memorize the chats.
+    """
+    out = []
+    for k, p in enumerate(items):
+        lang = langs[k % len(langs)]
+        messages = [
+            {"role": "user", "content": question(p, lang)},
+            {"role": "assistant", "content": tool_call_text(p)},
+        ]
+        meta = {"kind": "tool_calculator", "op": p.op, "digits": p.digits,
+                "expression": expression(p), "result": str(p.answer)}  # fmt: skip
+        out.append({"id": f"sft-tool-{k:06d}", "lang": lang, "messages": messages, "meta": meta})
     return out
 
 

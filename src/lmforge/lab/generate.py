@@ -2,8 +2,9 @@
 
 Layout (a contract other stages read):
     lab.json, world.json, raw/web-NNNNN.jsonl, raw_truth.jsonl, sft/train.jsonl,
-    sft/arith.jsonl, prefs/train.jsonl, eval/qa.jsonl, eval/mc.jsonl, arith/train.jsonl,
-    arith/test.jsonl, rag/docs/<id>.md, rag/qa.jsonl, and lmforge.json (the manifest) last.
+    sft/arith.jsonl, sft/tools.jsonl, sft/reading.jsonl, prefs/train.jsonl, eval/qa.jsonl,
+    eval/mc.jsonl, arith/train.jsonl, arith/test.jsonl, rag/docs/<id>.md, rag/qa.jsonl, and
+    lmforge.json (the manifest) last.
 Every file but lmforge.json is a pure function of (seed, langs, size).
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 from lmforge.errors import LmforgeError
 from lmforge.jsonl import write_jsonl
 from lmforge.lab import arith, tasks
-from lmforge.lab.rag import rag_docs, rag_qa
+from lmforge.lab.rag import rag_docs, rag_qa, sft_reading_records
 from lmforge.lab.raw import build_raw
 from lmforge.lab.sizes import LabSize, size_for
 from lmforge.lab.text import LANGS
@@ -70,6 +71,10 @@ def _datasets(
         "raw_truth.jsonl": truth,
         "sft/train.jsonl": tasks.sft_records(world, langs),
         "sft/arith.jsonl": arith.sft_arith_records(arith_train),
+        "sft/tools.jsonl": arith.sft_tool_records(
+            arith.tool_problems(seed, spec.tool_sft, test), langs
+        ),
+        "sft/reading.jsonl": sft_reading_records(seed, world, langs, spec.reading_sft),
         "prefs/train.jsonl": tasks.pref_records(seed, world, langs)
         + arith.arith_prefs(seed, arith_train, spec.arith_prefs),
         "eval/qa.jsonl": tasks.eval_qa_records(world, langs),

@@ -16,6 +16,8 @@ class LabSize:
     arith_train: int  # arithmetic problems for training (all languages together)
     arith_test: int  # arithmetic problems held out for evaluation
     arith_prefs: int  # arithmetic preference pairs
+    tool_sft: int  # 4-digit problems answered with an inline calculator call (SFT)
+    reading_sft: int  # passage + question chats about made-up towns (SFT for RAG)
     noise_fraction: float  # share of raw documents that carry planted noise
     rag_entities: int  # towns of the "new region", known only from rag/docs
 
@@ -27,6 +29,8 @@ SIZES: dict[str, LabSize] = {
         arith_train=40,
         arith_test=20,
         arith_prefs=10,
+        tool_sft=10,
+        reading_sft=20,
         noise_fraction=0.3,
         rag_entities=3,
     ),
@@ -36,6 +40,8 @@ SIZES: dict[str, LabSize] = {
         arith_train=2000,
         arith_test=200,
         arith_prefs=200,
+        tool_sft=2000,
+        reading_sft=2000,
         noise_fraction=0.25,
         rag_entities=6,
     ),
@@ -45,6 +51,8 @@ SIZES: dict[str, LabSize] = {
         arith_train=8000,
         arith_test=500,
         arith_prefs=800,
+        tool_sft=4000,
+        reading_sft=4000,
         noise_fraction=0.25,
         rag_entities=6,
     ),
