@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from lmforge.cli.options import ModelDir
+from lmforge.errors import LmforgeError
 from lmforge.prompting.registry import DEFAULT_DB, ENV_DB
 from lmforge.serve.tracestore import DEFAULT_DB as DEFAULT_TRACE_DB
 from lmforge.serve.vllm_engine import EngineName, serve_vllm
@@ -53,9 +54,18 @@ def serve(
         Path | None,
         typer.Option(help="RAG index the web UI's RAG tab (POST /v1/rag/ask) answers from."),
     ] = None,
+    adapter: Annotated[
+        Path | None,
+        typer.Option(help="A PEFT adapter trained on --model (lmforge sft --peft), served on it."),
+    ] = None,
 ) -> None:
     """Serve a model with the OpenAI API (chat with tools, completions, embeddings, traces)
     and a web UI at / (chat playground, runs dashboard, traces, RAG)."""
+    if engine is EngineName.vllm and adapter is not None:
+        raise LmforgeError(
+            "--engine vllm serves one merged model, not a base with an adapter.",
+            f"Run `lmforge merge --model {model} --adapter {adapter} --out merged/` first.",
+        )
     if engine is EngineName.vllm:  # host, port, key and model id carry over; the rest is local
         raise typer.Exit(serve_vllm(model, host, port, api_key, served_model_name))
     from lmforge.serve import serve as run
@@ -63,4 +73,4 @@ def serve(
     run(model, host=host, port=port, api_key=api_key, max_queue=max_queue, timeout=timeout,
         model_id=served_model_name, embedder=None if embedder == "none" else embedder,
         trace_db=None if no_trace else trace_db, prompts_db=prompts_db, workspace=workspace,
-        index=index)  # fmt: skip
+        index=index, adapter=adapter)  # fmt: skip

@@ -118,8 +118,12 @@ def create_app(
     prompts_db: str | Path | None = None,
     workspace: str | Path | None = None,
     index: str | Path | None = None,
+    adapter: str | Path | None = None,
 ) -> FastAPI:
     """An app serving the model in `model_dir` (or `loaded=(model, tokenizer)`).
+
+    `adapter`: a PEFT adapter trained on `model_dir` (`lmforge sft --peft ...`), served on it
+    under the adapter directory's name (its lineage must name this base).
 
     `embedder`: the /v1/embeddings model (`lmforge.embed` spec; None for none), loaded on
     first use. `trace_db`: record every request in this SQLite file (None: no tracing).
@@ -131,9 +135,14 @@ def create_app(
     embeddings_model = Embeddings(embedder) if embedder else None
     prompts = PromptRegistry(prompts_db)
     ui = UISettings.check(workspace, index, model_dir)
-    name = model_id or (Path(model_dir).resolve().name if model_dir is not None else "model")
-    tracer = Tracer(trace_db, name, model_dir) if trace_db is not None else None
-    if loaded is None:
+    served_dir = adapter if adapter is not None else model_dir
+    name = model_id or (Path(served_dir).resolve().name if served_dir is not None else "model")
+    tracer = Tracer(trace_db, name, served_dir) if trace_db is not None else None
+    if loaded is None and adapter is not None:
+        from lmforge.train.merge import load_adapted
+
+        loaded = load_adapted(model_dir, adapter)[:2]
+    elif loaded is None:
         from lmforge.models.io import load_model
 
         loaded = load_model(model_dir)

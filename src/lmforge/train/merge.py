@@ -59,15 +59,43 @@ def check_mergeable(model: Path, adapter: Path) -> str:
             "Load it on its base with peft.PeftModel.from_pretrained instead; merging works "
             f"for {', '.join(MERGEABLE)}.",
         )
+    check_base(model, adapter, manifest)
+    return method
+
+
+def check_base(model: Path, adapter: Path, manifest: dict | None) -> None:
+    """Refuse an adapter whose lineage names another base model than `model`."""
     recorded = ((manifest or {}).get("inputs", {}).get("model") or {}).get("sha256")
     if recorded is not None and recorded != content_hash(model):
         trained_on = (adapter / manifest["inputs"]["model"]["path"]).resolve()
         raise LmforgeError(
             f"the adapter in {adapter} was trained on another base model ({trained_on}, "
             f"sha256 {recorded[:12]}…), not on {model}.",
-            f"Merge it into the model it was trained on (see `lmforge lineage {adapter}`).",
+            f"Use it with the model it was trained on (see `lmforge lineage {adapter}`).",
         )
-    return method
+
+
+def load_adapted(model: Path, adapter: Path):
+    """(model, tokenizer, method): the base with its adapter, ready for generation.
+
+    Mergeable adapters are folded in (inference then costs what the base costs); bottleneck
+    adapters are put back on the base; the others run as peft models.
+    """
+    from peft import PeftModel
+
+    from lmforge.train.methods import load_bottleneck
+
+    model, adapter = Path(model), Path(adapter)
+    manifest = read_manifest(adapter)
+    method = adapter_method(adapter, manifest)
+    if method in ("none", "head-only"):
+        raise LmforgeError(f"{adapter} is a full model, not an adapter.", "Serve it as --model.")
+    check_base(model, adapter, manifest)
+    base, tokenizer = load_model(model)
+    if method == "bottleneck":
+        return load_bottleneck(base, adapter), tokenizer, method
+    adapted = PeftModel.from_pretrained(base, adapter)
+    return (adapted.merge_and_unload() if method in MERGEABLE else adapted), tokenizer, method
 
 
 def merge(model: Path, adapter: Path, out: Path, overwrite: bool = False) -> dict:
