@@ -35,7 +35,7 @@ from lmforge.infer.backends import load_backend
 from lmforge.infer.backends.base import Backend, Completion, Prompt
 from lmforge.jsonl import write_jsonl
 from lmforge.prompting import evolve_prompts as texts
-from lmforge.prompting.run import _inputs, _trace, build_strategy, resolve_mode
+from lmforge.prompting.run import build_strategy, resolve_mode, run_inputs, trace_example
 from lmforge.runs import prepare_out_dir, write_manifest
 
 OPERATORS = ("zero-order", "first-order", "hyper")
@@ -143,7 +143,7 @@ class _Breeder:
         if task_prompt not in self.scores:  # greedy answers: the same prompt scores the same
             template = replace(self.direct.template, instruction=task_prompt)
             strategy = replace(self.direct, template=template)
-            traces = [_trace(strategy, self.backend, self.task, e) for e in self.dev]
+            traces = [trace_example(strategy, self.backend, self.task, e) for e in self.dev]
             self.scores[task_prompt] = [t["correct"] for t in traces]
         return self.scores[task_prompt]
 
@@ -298,7 +298,7 @@ def run_evolve(
     write_jsonl(out / "history.jsonl", result.history)
     metrics = {k: summary[k] for k in ("best_fitness", "start_fitness", "calls")}
     write_manifest(out, "prompt-evolve", asdict(config) | {"task": task_name},
-                   _inputs(model, task, data), metrics)  # fmt: skip
+                   run_inputs(model, task, data), metrics)  # fmt: skip
     return summary
 
 

@@ -122,7 +122,7 @@ def run_prompting(
         embedder=embedder, evidence=evidence, threshold=threshold,
     )  # fmt: skip
     examples = track(task.examples[:limit], f"prompt {strategy}", console=Console(stderr=True))
-    traces = [_trace(chosen, backend, task, e) for e in examples]
+    traces = [trace_example(chosen, backend, task, e) for e in examples]
     results = _summary(model, task, strategy, chosen, shots, traces)
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     write_jsonl(out / "traces.jsonl", traces)
@@ -131,12 +131,12 @@ def run_prompting(
     config["embedder"] = embedder
     if strategy == "ve":
         config |= {"threshold": threshold, "evidence_passages": len(chosen.retriever)}
-    inputs = _inputs(model, task, data) | ({"evidence": Path(evidence)} if evidence else {})
+    inputs = run_inputs(model, task, data) | ({"evidence": Path(evidence)} if evidence else {})
     write_manifest(out, "prompt-run", config, inputs, results["metrics"])
     return results
 
 
-def _trace(strategy: Strategy, backend: Backend, task: Task, example: dict[str, Any]):
+def trace_example(strategy: Strategy, backend: Backend, task: Task, example: dict[str, Any]):
     answer = strategy.run(backend, example)
     target = example["answer"]
     if answer.answer is None:
@@ -163,7 +163,7 @@ def _summary(model, task: Task, name: str, strategy: Strategy, shots: int, trace
     return {**head, "shots": shots, "n": len(traces), "chance": task.chance, "metrics": metrics}
 
 
-def _inputs(model: str, task: Task, data: Path | None) -> dict[str, Path]:
+def run_inputs(model: str, task: Task, data: Path | None) -> dict[str, Path]:
     inputs: dict[str, Path] = {}
     if os.path.isdir(model):
         inputs["model"] = Path(model)
