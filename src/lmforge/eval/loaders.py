@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.errors import LmforgeError
-from lmforge.eval.scoring import normalize_answer
+from lmforge.eval.metrics import f1_score
 
 FORMATS = {".jsonl": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 # built-in lab task -> its few-shot split: the lab's training data (never the held-out facts)
@@ -261,27 +261,6 @@ LAYOUTS: dict[str, Layout] = {
                             "generation": {"max_tokens": 32, "stop": ["\n"]}}),
 }  # fmt: skip
 
-HANGUL = re.compile(r"[\uac00-\ud7a3]")
-ARTICLES = re.compile(r"\b(a|an|the)\b")
-
-
-def squad_f1(prediction: str, answers: list[str]) -> float:
-    """SQuAD's token F1, best over the answers; characters when Korean is involved (KorQuAD's
-    metric: one eojeol glues a word to its particles, so words rarely match whole)."""
-    return max((_f1(prediction, answer) for answer in answers), default=0.0)
-
-
-def _f1(prediction: str, answer: str) -> float:
-    pred, gold = _f1_tokens(prediction, answer), _f1_tokens(answer, prediction)
-    common = sum(min(pred.count(t), gold.count(t)) for t in set(pred))
-    if not pred or not gold or common == 0:
-        return float(pred == gold)
-    precision, recall = common / len(pred), common / len(gold)
-    return 2 * precision * recall / (precision + recall)
-
-
-def _f1_tokens(text: str, other: str) -> list[str]:
-    words = ARTICLES.sub(" ", normalize_answer(text)).split()
-    if HANGUL.search(text) or HANGUL.search(other):
-        return [ch for word in words for ch in word]
-    return words
+# SQuAD's token F1 (characters when Korean is involved, as KorQuAD's script): one definition,
+# in eval.metrics; the squad layout's metric is that function
+squad_f1 = f1_score
