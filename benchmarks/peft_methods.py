@@ -52,6 +52,7 @@ def run_one(args) -> dict:
     import torch
     from transformers import LlamaForCausalLM  # noqa: F401
 
+    from lmforge.eval.models import LocalModel
     from lmforge.eval.run import run_task
     from lmforge.eval.task import load_task
     from lmforge.models.io import load_model, load_tokenizer
@@ -83,7 +84,9 @@ def run_one(args) -> dict:
     task = load_task("lab-qa", args.lab)
     examples = task.examples[: args.limit]
     start = time.perf_counter()
-    summary, _ = run_task(model, tokenizer, task, examples, True, 16, 16, lambda _: None)
+    summary, _ = run_task(
+        LocalModel(model, tokenizer), task, examples, True, 16, 16, lambda _: None
+    )
     return {
         "method": args.one,
         "lr": config.lr,

@@ -25,21 +25,19 @@ from lmforge.eval.fewshot import (
     task_info,
     task_prompt,
 )
+from lmforge.eval.models import is_local, open_model
 from lmforge.eval.perplexity import run_rolling
 from lmforge.eval.perplexity import task_summary as rolling_summary
-from lmforge.eval.prompts import continuation_for, resolve_chat_template
+from lmforge.eval.prompts import continuation_for
 from lmforge.eval.report import write_report
 from lmforge.eval.scoring import (
     answer_text,
     choice_predictions,
     exact_match,
-    loglikelihoods,
     numeric_match,
 )
 from lmforge.eval.task import BUILTIN, DEFAULT_DATA, Task, load_task
-from lmforge.infer.generate import generate_batch
 from lmforge.jsonl import write_jsonl
-from lmforge.models.io import load_model
 from lmforge.runs import prepare_out_dir, write_manifest
 
 Advance = Callable[[float], object]
@@ -71,8 +69,7 @@ def evaluate(
         set_shots(task, shots, fewshot_seed)
     if out is not None:
         out = prepare_out_dir(out, overwrite=overwrite)
-    lm, tokenizer = load_model(model)
-    chat, reason = resolve_chat_template(chat_template, Path(model), tokenizer)
+    scored_model, chat, reason = open_model(model, chat_template, loaded)
     results: dict[str, Any] = {
         "model": str(model),
         "chat_template": chat,
@@ -85,7 +82,7 @@ def evaluate(
             examples = task.examples[:limit]
             advance = start_task(task.name, len(examples))
             summary, task_samples = run_task(
-                lm, tokenizer, task, examples, chat, batch_size, max_new_tokens, advance
+                scored_model, task, examples, chat, batch_size, max_new_tokens, advance
             )
             results["tasks"][task.name] = summary
             samples.extend(task_samples)
@@ -114,22 +111,23 @@ def _check_options(tasks: list[str], batch_size: int, limit: int | None, max_new
         raise LmforgeError(f"max_new_tokens {max_new} is less than 1.", "Use 1 or more.")
 
 
-def run_task(lm, tokenizer, task: Task, examples, chat: bool, batch_size, max_new, advance):
-    """(summary, samples) of one task on `examples`."""
+def run_task(model, task: Task, examples, chat: bool, batch_size, max_new, advance):
+    """(summary, samples) of one task on `examples`; `model` is an `eval.models` model."""
     if task.kind == "multiple_choice":
-        samples = _run_multiple_choice(lm, tokenizer, task, examples, chat, batch_size, advance)
+        samples = _run_multiple_choice(model, task, examples, chat, batch_size, advance)
         return summarize(task, samples), samples
     if task.kind == "loglikelihood_rolling":  # perplexity: corpus sums, not means of samples
-        samples = run_rolling(lm, tokenizer, task, examples, batch_size, advance)
+        samples = run_rolling(model.lm, model.tokenizer, task, examples, batch_size, advance)
         return {**rolling_summary(task, samples), **task_info(task, samples)}, samples
     max_new = task.max_new_tokens if task.spec else max(max_new, task.max_new_tokens or 0)
-    samples = _run_generate(lm, tokenizer, task, examples, chat, batch_size, max_new, advance)
+    samples = _run_generate(model, task, examples, chat, batch_size, max_new, advance)
     return {**summarize(task, samples), "max_new_tokens": max_new}, samples
 
 
-def _run_generate(lm, tokenizer, task: Task, examples, chat, batch_size, max_new, advance):
+def _run_generate(model, task: Task, examples, chat, batch_size, max_new, advance):
+    tokenizer = model.tokenizer
     prompts = [task_prompt(task, e, chat, tokenizer, messages=True) for e in examples]
-    outputs = generate_batch(lm, tokenizer, prompts, max_new, batch_size, progress=advance)
+    outputs = model.generate(prompts, max_new, batch_size, advance)
     samples = []
     for example, output in zip(examples, outputs, strict=True):
         if task.spec is not None:  # a YAML task: its stop strings, extractor and metrics
@@ -153,7 +151,8 @@ def _run_generate(lm, tokenizer, task: Task, examples, chat, batch_size, max_new
     return samples
 
 
-def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, advance):
+def _run_multiple_choice(model, task: Task, examples, chat, batch_size, advance):
+    tokenizer = model.tokenizer
     prompts = [task_prompt(task, e, chat, tokenizer) for e in examples]
     requests, owner = [], []
     for n, (example, prompt) in enumerate(zip(examples, prompts, strict=True)):
@@ -166,7 +165,7 @@ def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, 
     def done(indices: list[int]) -> None:
         advance(sum(1 / len(examples[owner[i]]["choices"]) for i in indices))
 
-    scored = iter(loglikelihoods(lm, tokenizer, requests, batch_size, progress=done))
+    scored = iter(model.loglikelihoods(requests, batch_size, done))
     samples = []
     for example, prompt in zip(examples, prompts, strict=True):
         logliks = [next(scored)[0] for _ in example["choices"]]
@@ -186,7 +185,11 @@ def _run_multiple_choice(lm, tokenizer, task: Task, examples, chat, batch_size, 
 
 
 def _sample_head(task: Task, example, chat: bool, tokenizer, prompt: str | None = None):
-    if prompt is None:
+    if prompt is None and chat and tokenizer is None:  # a chat API: the messages it was sent
+        prompt = json.dumps(
+            task_prompt(task, example, chat, None, messages=True), ensure_ascii=False
+        )
+    elif prompt is None:
         prompt = task_prompt(task, example, chat, tokenizer)
     head = {"task": task.name, "id": example["id"], "lang": example["lang"], "prompt": prompt}
     if task.shots:
@@ -215,7 +218,8 @@ def _means(metrics: tuple[str, ...], samples: list[dict[str, Any]]) -> dict[str,
 
 
 def _inputs(model: Path, data: Path | None, tasks: list[Task]) -> dict[str, Path]:
-    inputs: dict[str, Path] = {"model": Path(model)}
+    # a backend spec (openai/...) is no path: it is in results.json's "model", not hashed here
+    inputs: dict[str, Path] = {"model": Path(model)} if is_local(model) else {}
     if any(t.name in BUILTIN for t in tasks):
         inputs["data"] = Path(data) if data is not None else DEFAULT_DATA
     for task in tasks:
