@@ -334,3 +334,11 @@ def test_a_rolling_task_reports_perplexities(tmp_path, base_model):
     summary = results["tasks"]["ppl"]
     assert set(summary["metrics"]) == set(task.metrics) and set(summary["by_lang"]) == {"en", "ko"}
     assert summary["metrics"]["word_perplexity"] > 1 and summary["task_hash"] == task.hash
+
+
+def test_a_yaml_task_can_report_acc_bytes(caps, tmp_path, tiny_model_dir):
+    text = caps.read_text(encoding="utf-8") + "metrics: [acc, acc_bytes]\n"
+    task_file = Path(write_yaml(tmp_path / "caps_bytes.yaml", text))
+    assert load_task(str(task_file)).metrics == ("acc", "acc_bytes")
+    results = evaluate(tiny_model_dir, [str(task_file)], show_progress=False)
+    assert set(results["tasks"]["caps"]["metrics"]) == {"acc", "acc_bytes"}

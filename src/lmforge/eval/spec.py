@@ -40,7 +40,7 @@ from lmforge.runs import file_sha256
 
 OutputType = Literal["multiple_choice", "generate", "loglikelihood_rolling"]
 METRICS: dict[str, tuple[str, ...]] = {  # what each output type can report
-    "multiple_choice": ("acc", "acc_norm"),
+    "multiple_choice": ("acc", "acc_norm", "acc_bytes"),
     "generate": ("exact_match", "f1"),
     "loglikelihood_rolling": ROLLING_METRICS,
 }
