@@ -37,6 +37,14 @@ def first_step_gradients(model, objective, rows, config, out) -> list[torch.Tens
     return grads
 
 
+def assert_same_gradients(big: list[torch.Tensor], accumulated: list[torch.Tensor]) -> None:
+    """One batch and its accumulated micro-batches gave the same, non-zero, first update."""
+    assert len(big) == len(accumulated) > 0
+    for a, b in zip(big, accumulated, strict=True):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
+    assert any(a.abs().sum() > 0 for a in big)
+
+
 def run_cli(capsys, *argv: str) -> tuple[int, str]:
     """Run `lmforge ARGV` in this process: (exit code, everything it printed)."""
     import pytest

@@ -156,12 +156,12 @@ def test_ctrl_c_saves_the_finished_steps_and_resume_checks_settings(capsys, tmp_
             "--seq-len", "32", "--steps", "150", "--set", "save_every=2"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "lmforge", *args], env=env)
-    while not list((out / "checkpoints").glob("step-*")):  # a first checkpoint is written
+    while not (out / "checkpoints").is_dir():
         assert proc.poll() is None
         time.sleep(0.02)
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130
-    interrupted_at = int(sorted((out / "checkpoints").glob("step-*"))[-1].name.split("-")[1])
+    interrupted_at = int(sorted((out / "checkpoints").iterdir())[-1].name.split("-")[1])
     assert 2 <= interrupted_at < 150
     assert not (out / "lmforge.json").exists()
 

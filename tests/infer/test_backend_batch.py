@@ -15,8 +15,11 @@ def test_local_batch_equals_one_by_one(tiny_model_dir):
     backend = load_backend(str(tiny_model_dir))
     with single_thread():
         alone = [backend.generate(p, max_tokens=12) for p in PROMPTS]
+        # a stop string that never comes sends each prompt through the streaming path
+        streamed = [backend.generate(p, max_tokens=12, stop=["\x00"]) for p in PROMPTS]
         batched = backend.generate_batch(PROMPTS, max_tokens=12)
-    assert [c.text.rstrip() for c in batched] == [c.text.rstrip() for c in alone]
+    assert [c.text for c in batched] == [c.text for c in alone] == [c.text for c in streamed]
+    assert [c.finish_reason for c in batched] == [c.finish_reason for c in streamed]
     assert [c.usage["prompt_tokens"] for c in batched] == [c.usage["prompt_tokens"] for c in alone]
     assert all(c.finish_reason in ("stop", "length") for c in batched)
 

@@ -133,8 +133,9 @@ def test_resume_refuses_another_process_count(tiny_model_dir, corpus, tmp_path):
     # make it the unfinished run of 2 processes: a checkpoint saying so, no manifest
     (ckpt,) = checkpoint_dir(out).glob("step-*")
     state = torch.load(ckpt / "state.pt", weights_only=False)
-    assert state["processes"] == 1
-    torch.save(state | {"processes": 2}, ckpt / "state.pt")
+    assert state["identity"]["processes"] == 1
+    state["identity"]["processes"] = 2
+    torch.save(state, ckpt / "state.pt")
     (out / MANIFEST).unlink()
     (out / PARTIAL).touch()
     with single_thread(), pytest.raises(LmforgeError, match="processes: 2 then, 1 now"):

@@ -6,7 +6,6 @@ the write leaves the previous checkpoint intact and never a half-written one.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import shutil
@@ -16,10 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lmforge.errors import LmforgeError
-
 PREFIX = "step-"
-SETTINGS = "settings.json"
 
 
 def checkpoint_dir(out: Path) -> Path:
@@ -32,42 +28,6 @@ def latest_checkpoint(out: Path) -> Path | None:
         return None
     done = [p for p in root.iterdir() if p.name.startswith(PREFIX) and (p / "state.pt").exists()]
     return max(done, key=lambda p: int(p.name[len(PREFIX) :]), default=None)
-
-
-def check_run_settings(out: Path, settings: dict[str, Any]) -> None:
-    """Record a run's settings beside its checkpoints; refuse to resume under other ones.
-
-    The loop compares the training config itself; this covers what lies outside it (the PEFT
-    method and its options, the alignment objective and its beta), which would otherwise
-    resume silently into a different run.
-    """
-    path = checkpoint_dir(out) / SETTINGS
-    current = _flat(json.loads(json.dumps(settings, default=str)))  # as it reads back from disk
-    if latest_checkpoint(out) is not None and path.is_file():
-        saved = json.loads(path.read_text())
-        changed = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
-        if changed:
-            what = ", ".join(f"{k}: {saved.get(k)!r} then, {current.get(k)!r} now" for k in changed)
-            raise LmforgeError(
-                f"{out} holds an unfinished run with other settings ({what}).",
-                "Run with the same settings to resume it, or pass --overwrite to start over.",
-            )
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # each process of a multi-process run its own
-    tmp.write_text(json.dumps(current, indent=1, sort_keys=True))
-    os.replace(tmp, path)
-
-
-def _flat(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"peft": {"method": "lora"}} -> {"peft.method": "lora"}: a change names its own key."""
-    flat = {}
-    for key, value in settings.items():
-        if isinstance(value, dict):
-            flat |= _flat(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def save_checkpoint(out: Path, step: int, state: dict[str, Any], keep: int = 2) -> Path:

@@ -125,14 +125,22 @@ def train(
     eval_rows: PackedRows | None = None,
     accelerator: Accelerator | None = None,
     description: str = "train",
+    settings: dict | None = None,
 ) -> TrainResult:
+    """Train `model` on `train_rows`, resuming from the last checkpoint in `out`.
+
+    `settings` (e.g. the PEFT method and the objective's options) are what, beside `config`
+    and the process count, makes this run this run: a checkpoint made under other ones is
+    refused rather than resumed.
+    """
     accelerator = accelerator or make_accelerator(config.precision)
     out.mkdir(parents=True, exist_ok=True)
     world = accelerator.num_processes
     total_steps = config.total_steps(len(train_rows), world)
     optimizer = build_optimizer(model, config)
     scheduler = warmup_cosine(optimizer, config.warmup_steps, total_steps, config.min_lr_ratio)
-    start_step = _resume(out, model, optimizer, scheduler, config, world)
+    identity = run_identity(config, world, settings)
+    start_step = _resume(out, model, optimizer, scheduler, identity)
     model, optimizer = accelerator.prepare(model, optimizer)
     model.train()
     order = RowOrder(len(train_rows), config.seed)
@@ -167,7 +175,7 @@ def train(
             rate = tokens * world / max(time.perf_counter() - t0, 1e-9)
             progress.update(task, advance=1, info=f"loss {loss:.3f} · {rate:,.0f} tok/s")
             if stop.requested or (done % config.save_every == 0 and done < total_steps):
-                _save(accelerator, out, done, model, optimizer, scheduler, config)
+                _save(accelerator, out, done, model, optimizer, scheduler, identity)
             if stop.requested:  # Ctrl-C: the finished steps are saved; the same command resumes
                 raise KeyboardInterrupt
     seconds = time.perf_counter() - t0
@@ -240,14 +248,30 @@ def _to(batch: dict[str, torch.Tensor], device) -> dict[str, torch.Tensor]:
     return {k: v.to(device) for k, v in batch.items()}
 
 
-def _resume(out: Path, model, optimizer, scheduler, config: TrainConfig, world: int) -> int:
+def run_identity(config: TrainConfig, world: int, settings: dict | None) -> dict:
+    """What a checkpoint must share with the run resuming it, flat and as JSON reads back: the
+    config, the process count (part of the global batch and of the row order) and `settings`
+    ({"peft": {"method": "lora"}} -> {"peft.method": "lora"}, so a change names its key)."""
+    identity = config.model_dump() | {"processes": world} | _flat(settings or {})
+    return json.loads(json.dumps(identity, default=str))
+
+
+def _flat(settings: dict, prefix: str = "") -> dict:
+    flat = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            flat |= _flat(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _resume(out: Path, model, optimizer, scheduler, identity: dict) -> int:
     ckpt = latest_checkpoint(out)
     if ckpt is None:
         return 0
     state = load_checkpoint(ckpt)
-    # the process count is part of the global batch (and of the row order): it must match too
-    saved = state.get("config", {}) | {"processes": state.get("processes", 1)}
-    _check_same_settings(ckpt, saved, config.model_dump() | {"processes": world})
+    _check_same_settings(ckpt, state["identity"], identity)
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
@@ -282,7 +306,8 @@ def _stop_at_step_end():
 
 def _check_same_settings(ckpt: Path, saved: dict, current: dict) -> None:
     # resuming under other settings would silently mix two different runs
-    changed = {k: (saved[k], current.get(k)) for k in saved if saved[k] != current.get(k)}
+    keys = list(saved) + [k for k in current if k not in saved]
+    changed = {k: (saved.get(k), current.get(k)) for k in keys if saved.get(k) != current.get(k)}
     if changed:
         what = ", ".join(f"{k}: {a!r} then, {b!r} now" for k, (a, b) in changed.items())
         raise LmforgeError(
@@ -291,15 +316,14 @@ def _check_same_settings(ckpt: Path, saved: dict, current: dict) -> None:
         )
 
 
-def _save(accelerator, out, step, model, optimizer, scheduler, config) -> None:
+def _save(accelerator, out, step, model, optimizer, scheduler, identity: dict) -> None:
     accelerator.wait_for_everyone()
     if accelerator.is_main_process:
         state = {
             "model": accelerator.unwrap_model(model).state_dict(),
             "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(),
-            "config": config.model_dump(),
-            "processes": accelerator.num_processes,
+            "identity": identity,
         }
         save_checkpoint(out, step, state)
     accelerator.wait_for_everyone()

@@ -15,7 +15,7 @@ import torch
 from lmforge.errors import LmforgeError
 from lmforge.models.io import load_model, save_model
 from lmforge.runs import prepare_out_dir, write_manifest
-from lmforge.train.checkpoint import check_run_settings, checkpoint_dir
+from lmforge.train.checkpoint import checkpoint_dir
 from lmforge.train.config import TrainConfig
 from lmforge.train.loop import make_accelerator, result_dict, train
 from lmforge.train.methods import Method
@@ -67,8 +67,10 @@ def fit_and_save(
         method_metrics, method_config = method.counts(model), method.options.for_manifest()
         if method.optimizer:
             config = config.model_copy(update={"optimizer": method.optimizer})
-    check_run_settings(out, {"kind": kind, **method_config, **(extra_config or {})})
-    result = train(model, objective, train_rows, config, out, eval_rows, accelerator, kind)
+    settings = {"kind": kind, **method_config, **(extra_config or {})}  # resume must match
+    result = train(
+        model, objective, train_rows, config, out, eval_rows, accelerator, kind, settings
+    )
     metrics = {**data_metrics, **result_dict(result), "rows": len(train_rows), **method_metrics}
     if accelerator.is_main_process:
         unwrapped = accelerator.unwrap_model(model)

@@ -79,10 +79,17 @@ class LocalBackend(Backend):
 
     def _finished(self, prompt: Prompt, text: str, options: dict[str, Any]) -> Completion:
         text, stopped = cut_at_stop(text, options["stop"])
-        n_new = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        reason = "length" if not stopped and n_new >= options["max_tokens"] else "stop"
+        text, reason, n_new = self._ending(text, stopped, options)
         usage = {"prompt_tokens": self.count_tokens(prompt), "completion_tokens": n_new}
         return Completion(text, reason, usage)
+
+    def _ending(self, text: str, stopped: bool, options: dict[str, Any]) -> tuple[str, str, int]:
+        """(text right-stripped, finish reason, new tokens), alike for every path."""
+        text = text.rstrip()
+        n_new = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        # generation drops end tokens, so a full budget is the only sign of a cut reply
+        reason = "length" if not stopped and n_new >= options["max_tokens"] else "stop"
+        return text, reason, n_new
 
     def _one(self, prompt: Prompt, options: dict[str, Any], seed: int) -> tuple[str, str, int]:
         pieces = self._pieces(prompt, options, seed)
@@ -93,10 +100,7 @@ class LocalBackend(Backend):
             if stopped:
                 pieces.close()  # ends the generation thread early
                 break
-        n_new = len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
-        # stream_text drops end tokens, so a full budget is the only sign of a cut reply
-        reason = "length" if not stopped and n_new >= options["max_tokens"] else "stop"
-        return text, reason, n_new
+        return self._ending(text, stopped, options)
 
     def _pieces(self, prompt: Prompt, options: dict[str, Any], seed: int):
         return stream_text(
